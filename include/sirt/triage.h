@@ -1,0 +1,63 @@
+/* triage.h - the verdict on one message: severity, category, tags, why.
+ *
+ * The rules engine (rules.h) produces hits; triage turns them into a
+ * verdict following DESIGN.md "Triage semantics".  Nothing here knows
+ * about SQLite or trackers.
+ */
+#ifndef SIRT_TRIAGE_H
+#define SIRT_TRIAGE_H
+
+#include <stddef.h>
+#include "sirt/err.h"
+#include "sirt/msg.h"
+
+struct sirt_rules; /* see rules.h */
+
+enum sirt_severity {
+	SIRT_SEV_NONE = 0,
+	SIRT_SEV_P1 = 1,
+	SIRT_SEV_P2 = 2,
+	SIRT_SEV_P3 = 3,
+	SIRT_SEV_P4 = 4
+};
+
+struct sirt_hit {
+	char *rule;      /* rule name */
+	char *field;     /* field it matched on ("body", "header:From", "meta") */
+	char *match;     /* bounded excerpt of the matched text, UTF-8, or NULL */
+	char *describe;  /* the rule's describe text, or NULL */
+	double score;    /* the rule's score contribution */
+};
+
+struct sirt_verdict {
+	enum sirt_severity severity;
+	char *category;        /* e.g. "vulnerability", "phishing", "untriaged" */
+	double score;
+	char **tags;           /* distinct, sorted */
+	size_t ntags;
+	struct sirt_hit *hits;
+	size_t nhits;
+	double cvss;           /* base score, < 0 if no vector */
+	char *cvss_vector;     /* the vector scored, or NULL */
+	char *reason;          /* one line for humans ("untriaged", "P1 floor from ...") */
+};
+
+/* Run the rules over msg.  rules may be NULL: the verdict is then P3,
+ * category and reason "untriaged".  On error the verdict is still valid
+ * (P3, reason names the error) and -1 is returned. */
+int sirt_triage(const struct sirt_rules *rules, const struct sirt_msg *msg,
+		struct sirt_verdict *v, struct sirt_err *err);
+
+void sirt_verdict_release(struct sirt_verdict *v);
+
+/* "P1".."P4" (or "-") and back; parse returns SIRT_SEV_NONE if bad. */
+const char *sirt_severity_name(enum sirt_severity s);
+enum sirt_severity sirt_severity_parse(const char *s);
+
+/* The verdict as a JSON object text (caller frees):
+ * {"severity":"P3","category":..,"score":..,"tags":[..],
+ *  "hits":[{"rule","field","match","describe","score"}],
+ *  "cvss":null|N,"cvss_vector":..,"reason":..} */
+char *sirt_verdict_to_json(const struct sirt_verdict *v);
+
+#endif

@@ -1,0 +1,173 @@
+/* intake.c - one raw message in, one committed case out (see intake.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "sirt/buf.h"
+#include "sirt/case.h"
+#include "sirt/intake.h"
+#include "sirt/log.h"
+#include "sirt/msg.h"
+#include "sirt/sirt.h"
+#include "sirt/store.h"
+#include "sirt/triage.h"
+#include "sirt/util.h"
+
+/* Mark msg as needing a human, keeping an earlier reason. */
+static void flag_unparsed(struct sirt_msg *msg, const char *reason)
+{
+	struct sirt_buf b;
+
+	sirt_buf_init(&b);
+	if (msg->unparsed && msg->unparsed_reason) {
+		sirt_buf_adds(&b, msg->unparsed_reason);
+		sirt_buf_adds(&b, "; ");
+	}
+	sirt_buf_adds(&b, reason);
+	free(msg->unparsed_reason);
+	msg->unparsed_reason = sirt_buf_detach(&b, NULL);
+	msg->unparsed = 1;
+}
+
+/* Store msg with its verdict in one transaction: thread it onto a case
+ * (or open one), add the message, audit, refresh the case. */
+static int store_message(struct sirt_ctx *ctx, struct sirt_msg *msg,
+			 const struct sirt_verdict *v, const char *crypto_json,
+			 const struct sirt_intake_opts *opts,
+			 struct sirt_intake_result *res, struct sirt_err *err)
+{
+	struct sirt_store *s = ctx->store;
+	struct sirt_message_new mn;
+	struct sirt_case c;
+	struct sirt_buf detail;
+	time_t received = opts && opts->received ? opts->received : sirt_now();
+	char *reporter = NULL;
+	int rc, found;
+
+	memset(&c, 0, sizeof(c));
+	sirt_buf_init(&detail);
+	if (sirt_store_begin(s, err) < 0)
+		return -1;
+	/* Another process may have stored the same bytes meanwhile. */
+	found = sirt_store_find_raw(s, msg->sha256, &res->message_id, &res->case_id,
+				    res->ref, err);
+	if (found < 0)
+		goto fail;
+	if (found) {
+		sirt_store_rollback(s);
+		res->duplicate = 1;
+		return 0;
+	}
+	found = sirt_case_thread(s, msg, &res->case_id, err);
+	if (found < 0)
+		goto fail;
+	if (!found) {
+		reporter = sirt_addr_format(&msg->from);
+		if (sirt_store_case_create(s, received, reporter, msg->subject,
+					   &res->case_id, res->ref, err) < 0)
+			goto fail;
+		res->new_case = 1;
+	}
+	memset(&mn, 0, sizeof(mn));
+	mn.case_id = res->case_id;
+	mn.msg = msg;
+	mn.received = received;
+	mn.origin = opts ? opts->origin : NULL;
+	mn.verdict = v;
+	mn.crypto_json = crypto_json;
+	mn.store_body = !(msg->crypto.decrypted && !ctx->cfg->store_decrypted);
+	if (sirt_store_message_add(s, &mn, &res->message_id, err) < 0)
+		goto fail;
+	sirt_buf_addf(&detail, "%s message %.12s from %s: %s%s%s",
+		      res->new_case ? "first" : "follow-up", msg->sha256,
+		      mn.origin ? mn.origin : "unknown source",
+		      sirt_severity_name(v->severity),
+		      v->reason ? ", " : "", v->reason ? v->reason : "");
+	if (sirt_store_audit(s, res->case_id, "sirt",
+			     res->new_case ? "created" : "message", detail.data,
+			     msg->unparsed ? msg->unparsed_reason : NULL, err) < 0)
+		goto fail;
+	if (sirt_store_case_refresh(s, res->case_id, err) < 0)
+		goto fail;
+	rc = sirt_store_case_get(s, res->case_id, &c, err);
+	if (rc <= 0) {
+		if (rc == 0)
+			sirt_err_set(err, SIRT_E_FATAL, "case vanished during intake");
+		goto fail;
+	}
+	if (!res->ref[0] || !res->new_case)
+		snprintf(res->ref, sizeof(res->ref), "%s", c.ref);
+	res->severity = c.severity;
+	sirt_case_release(&c);
+	if (sirt_store_commit(s, err) < 0)
+		goto fail_nobegin;
+	free(reporter);
+	sirt_buf_release(&detail);
+	return 0;
+fail:
+	sirt_store_rollback(s);
+fail_nobegin:
+	sirt_case_release(&c);
+	free(reporter);
+	sirt_buf_release(&detail);
+	res->new_case = 0;
+	return -1;
+}
+
+int sirt_intake(struct sirt_ctx *ctx, const void *raw, size_t len,
+		const struct sirt_intake_opts *opts,
+		struct sirt_intake_result *res, struct sirt_err *err)
+{
+	struct sirt_msg *msg = NULL;
+	struct sirt_verdict v;
+	struct sirt_err terr;
+	char sha[65], *crypto_json = NULL;
+	int rc = -1, found;
+
+	memset(res, 0, sizeof(*res));
+	memset(&v, 0, sizeof(v));
+	v.cvss = -1;
+	if (sirt_ctx_store(ctx, err) < 0)
+		return -1;
+	/* Idempotency: the same bytes are one message, whatever the source. */
+	sirt_sha256_hex(raw, len, sha);
+	found = sirt_store_find_raw(ctx->store, sha, &res->message_id,
+				    &res->case_id, res->ref, err);
+	if (found < 0)
+		return -1;
+	if (found) {
+		res->duplicate = 1;
+		return 0;
+	}
+	if (sirt_msg_parse(raw, len, &ctx->cfg->limits, &msg, err) < 0)
+		return -1;
+	if (opts && opts->oversized) {
+		char why[160];
+		snprintf(why, sizeof(why), "message of %zu bytes exceeds the size "
+			 "limit of %zu: only its headers were fetched",
+			 opts->declared_size, ctx->cfg->limits.max_message_size);
+		flag_unparsed(msg, why);
+	}
+	if (opts && opts->truncated)
+		flag_unparsed(msg, "message was truncated at the input size cap");
+	/* crypto: verify/decrypt goes here (crypto.h) */
+	sirt_err_clear(&terr);
+	if (sirt_ctx_rules(ctx, &terr) < 0 ||
+	    sirt_triage(ctx->rules, msg, &v, &terr) < 0) {
+		sirt_warn("triage of message %.12s failed: %s", sha, terr.msg);
+		if (!v.severity) {
+			sirt_verdict_release(&v);
+			v.severity = SIRT_SEV_P3;
+			v.category = sirt_xstrdup("untriaged");
+			v.reason = sirt_xstrdup("triage failed: needs a human");
+		}
+	}
+	if (store_message(ctx, msg, &v, crypto_json, opts, res, err) < 0)
+		goto out;
+	res->unparsed = msg->unparsed;
+	rc = 0;
+out:
+	free(crypto_json);
+	sirt_verdict_release(&v);
+	sirt_msg_free(&msg);
+	return rc;
+}
