@@ -1,0 +1,1542 @@
+/* msg.c - parse one message: RFC 5322 headers, the MIME tree (libetpan
+ * mailmime), decoded leaves, body text and URLs (see sirt/msg.h).
+ *
+ * Every byte is hostile.  Before libetpan (which recurses over MIME
+ * nesting and nested header comments) sees the input, a lexical pre-scan
+ * bounds that recursion; deep inputs are parsed on a thread with a stack
+ * sized for them, or refused as unparsed.  Our own walks are depth
+ * checked or iterative. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <libetpan/libetpan.h>
+#include <libxml/parser.h>
+#include "sirt/buf.h"
+#include "sirt/msg.h"
+#include "sirt/util.h"
+#include "msg_int.h"
+
+#define MAX_HEADERS 10000
+#define MAX_REFERENCES 1000
+#define MAX_ADDRS 1000
+#define MAX_URLS 50000
+/* Stack cost estimates for libetpan's recursion (bytes per level),
+ * generous enough for ASan builds; see parse_on_stack(). */
+#define STACK_PER_MIME_LEVEL (24 * 1024)
+#define STACK_PER_COMMENT_LEVEL (2 * 1024)
+#define STACK_INLINE_BUDGET (512 * 1024)
+#define STACK_THREAD_MAX ((size_t)1024 * 1024 * 1024)
+
+void sirt_limits_default(struct sirt_limits *lim)
+{
+	lim->max_message_size = 25 * 1024 * 1024;
+	lim->max_mime_depth = 32;
+	lim->max_parts = 1000;
+	lim->max_header_line = 998 * 10;
+}
+
+static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+
+static void xml_init(void)
+{
+	xmlInitParser();
+}
+
+/* Record the first reason the message is unparsed (later ones are
+ * consequences and are dropped). */
+static void set_unparsed(struct sirt_msg *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void set_unparsed(struct sirt_msg *m, const char *fmt, ...)
+{
+	struct sirt_buf b;
+	va_list ap;
+
+	m->unparsed = 1;
+	if (m->unparsed_reason)
+		return;
+	sirt_buf_init(&b);
+	va_start(ap, fmt);
+	sirt_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	m->unparsed_reason = sirt_buf_detach(&b, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Header block */
+
+/* Length of the header block at p (up to and excluding the empty line),
+ * and in *body_r the offset where the body starts. */
+static size_t header_block_len(const char *p, size_t len, size_t *body_r)
+{
+	size_t i = 0;
+
+	if (len && (p[0] == '\n' || (p[0] == '\r' && len > 1 && p[1] == '\n'))) {
+		*body_r = p[0] == '\n' ? 1 : 2;
+		return 0;
+	}
+	while (i < len) {
+		const char *nl = memchr(p + i, '\n', len - i);
+
+		if (!nl) {
+			*body_r = len;
+			return len;
+		}
+		i = (size_t)(nl - p) + 1;
+		if (i < len && p[i] == '\n') {
+			*body_r = i + 1;
+			return i;
+		}
+		if (i + 1 < len && p[i] == '\r' && p[i + 1] == '\n') {
+			*body_r = i + 2;
+			return i;
+		}
+	}
+	*body_r = len;
+	return len;
+}
+
+/* Offset after an mbox "From " envelope line at the very start, or 0. */
+static size_t skip_from_line(const char *p, size_t len)
+{
+	const char *nl;
+
+	if (len < 5 || memcmp(p, "From ", 5) != 0)
+		return 0;
+	nl = memchr(p, '\n', len);
+	return nl ? (size_t)(nl - p) + 1 : 0;
+}
+
+/* Split the header block [p, p+len) into msg->headers (decoded).  Lines
+ * longer than the limit mark the message unparsed. */
+static void parse_headers(struct sirt_msg *m, const char *p, size_t len,
+			  const struct sirt_limits *lim)
+{
+	size_t i = 0, cap = 0;
+	const char *name = NULL, *val = NULL;
+	size_t namelen = 0, vallen = 0;
+	int over = 0;
+
+	for (;;) {
+		const char *ls = p + i, *nl;
+		size_t ll;
+
+		if (i < len) {
+			nl = memchr(ls, '\n', len - i);
+			ll = nl ? (size_t)(nl - ls) : len - i;
+			if (ll > lim->max_header_line)
+				set_unparsed(m, "header line of %zu bytes exceeds limit %zu",
+					     ll, lim->max_header_line);
+		} else {
+			ll = 0;
+			nl = NULL;
+		}
+		if (i < len && (ls[0] == ' ' || ls[0] == '\t')) {
+			/* continuation: the value runs on */
+			if (name)
+				vallen = (size_t)(ls + ll - val);
+		} else {
+			/* finish the previous header */
+			if (name) {
+				if (m->nheaders >= MAX_HEADERS) {
+					over = 1;
+				} else {
+					struct sirt_header *h;
+					char *n;
+
+					if (m->nheaders == cap) {
+						cap = cap ? cap * 2 : 32;
+						m->headers = sirt_xrealloc(m->headers,
+							cap * sizeof(*m->headers));
+					}
+					h = &m->headers[m->nheaders++];
+					n = sirt_utf8_sanitize(name, namelen);
+					h->name = n;
+					h->value = msg_decode_header(val, vallen);
+				}
+				name = NULL;
+			}
+			if (i >= len)
+				break;
+			{
+				const char *colon = memchr(ls, ':', ll);
+				size_t k;
+
+				if (colon && colon > ls) {
+					namelen = (size_t)(colon - ls);
+					while (namelen && (ls[namelen - 1] == ' ' ||
+							   ls[namelen - 1] == '\t'))
+						namelen--;
+					for (k = 0; k < namelen; k++)
+						if ((unsigned char)ls[k] <= ' ' ||
+						    (unsigned char)ls[k] >= 0x7f)
+							break;
+					if (namelen && k == namelen) {
+						name = ls;
+						val = colon + 1;
+						vallen = (size_t)(ls + ll - val);
+					}
+				}
+			}
+		}
+		if (!nl)
+			i = len;
+		else
+			i = (size_t)(nl - p) + 1;
+	}
+	if (over)
+		set_unparsed(m, "more than %d header fields", MAX_HEADERS);
+}
+
+const char *sirt_msg_header(const struct sirt_msg *msg, const char *name)
+{
+	size_t i;
+
+	if (!msg || !name)
+		return NULL;
+	for (i = 0; i < msg->nheaders; i++)
+		if (strcasecmp(msg->headers[i].name, name) == 0)
+			return msg->headers[i].value;
+	return NULL;
+}
+
+/* Raw (still folded, undecoded) value of the first/last header named
+ * name in the block; NULL if absent. */
+static const char *raw_header(const char *p, size_t len, const char *name,
+			      int last, size_t *vlen_r)
+{
+	size_t nl = strlen(name), i = 0;
+	const char *found = NULL;
+	size_t flen = 0;
+
+	while (i < len) {
+		const char *ls = p + i, *e;
+
+		if (len - i > nl && strncasecmp(ls, name, nl) == 0) {
+			const char *v = ls + nl;
+
+			while (v < p + len && (*v == ' ' || *v == '\t'))
+				v++;
+			if (v < p + len && *v == ':') {
+				v++;
+				/* value runs to the first newline not
+				 * followed by whitespace */
+				e = v;
+				for (;;) {
+					const char *q = memchr(e, '\n', (size_t)(p + len - e));
+
+					if (!q) {
+						e = p + len;
+						break;
+					}
+					if (q + 1 < p + len && (q[1] == ' ' || q[1] == '\t')) {
+						e = q + 1;
+						continue;
+					}
+					e = q;
+					break;
+				}
+				found = v;
+				flen = (size_t)(e - v);
+				if (!last)
+					break;
+			}
+		}
+		e = memchr(ls, '\n', len - i);
+		if (!e)
+			break;
+		i = (size_t)(e - p) + 1;
+	}
+	*vlen_r = flen;
+	return found;
+}
+
+/* libetpan's field parsers recurse on nested comments: a value nested
+ * deeper than this goes to our fallbacks instead. */
+#define MAX_FIELD_PAREN 64
+
+static int paren_too_deep(const char *v)
+{
+	int depth = 0;
+
+	for (; *v; v++) {
+		if (*v == '(' && ++depth > MAX_FIELD_PAREN)
+			return 1;
+		if (*v == ')' && depth)
+			depth--;
+	}
+	return 0;
+}
+
+/* Unfolded copy of a raw value for the libetpan field parsers. */
+static char *unfold(const char *v, size_t len)
+{
+	char *s = sirt_xmalloc(len + 1);
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		if (v[i] != '\r' && v[i] != '\n')
+			s[n++] = v[i] == '\0' ? ' ' : v[i];
+	s[n] = '\0';
+	return s;
+}
+
+static void set_addr(struct sirt_addr *a, const char *name, const char *addr)
+{
+	a->name = name && *name ? msg_decode_header(name, strlen(name)) : NULL;
+	if (a->name && !*a->name)
+		sirt_free(&a->name);
+	a->addr = addr ? sirt_utf8_sanitize(addr, strlen(addr)) : NULL;
+}
+
+/* Fallback for an address libetpan rejects: "Name <addr>" or a bare
+ * token with an @. */
+static void addr_fallback(struct sirt_addr *a, const char *v)
+{
+	const char *lt = strrchr(v, '<'), *gt;
+	char *name = NULL, *addr = NULL;
+
+	if (lt && (gt = strchr(lt, '>')) && gt > lt + 1) {
+		addr = sirt_xstrndup(lt + 1, (size_t)(gt - lt - 1));
+		name = sirt_xstrndup(v, (size_t)(lt - v));
+	} else if (strchr(v, '@')) {
+		const char *s = strchr(v, '@'), *b = s, *e = s;
+
+		while (b > v && b[-1] != ' ' && b[-1] != ',' && b[-1] != ';')
+			b--;
+		while (*e && *e != ' ' && *e != ',' && *e != ';')
+			e++;
+		addr = sirt_xstrndup(b, (size_t)(e - b));
+	} else {
+		name = sirt_xstrdup(v);
+	}
+	if (name) {
+		/* trim spaces and quotes */
+		size_t n = strlen(name), s = 0;
+
+		while (n && (name[n - 1] == ' ' || name[n - 1] == '"'))
+			name[--n] = '\0';
+		while (name[s] == ' ' || name[s] == '"')
+			s++;
+		memmove(name, name + s, n - s + 1);
+	}
+	set_addr(a, name, addr);
+	free(name);
+	free(addr);
+}
+
+/* Parse an address list header into an array (mailboxes of groups
+ * flattened).  Returns the count; *out_r is the caller's. */
+static size_t parse_addr_list(const char *raw, size_t rlen,
+			      struct sirt_addr **out_r)
+{
+	struct mailimf_address_list *al = NULL;
+	struct sirt_addr *out = NULL;
+	size_t n = 0, idx = 0;
+	char *v = unfold(raw, rlen);
+	clistiter *c, *d;
+
+	if (!paren_too_deep(v) &&
+	    mailimf_address_list_parse(v, strlen(v), &idx, &al) ==
+	    MAILIMF_NO_ERROR && al) {
+		for (c = clist_begin(al->ad_list); c && n < MAX_ADDRS;
+		     c = clist_next(c)) {
+			struct mailimf_address *ad = clist_content(c);
+
+			if (ad->ad_type == MAILIMF_ADDRESS_MAILBOX &&
+			    ad->ad_data.ad_mailbox) {
+				out = sirt_xrealloc(out, (n + 1) * sizeof(*out));
+				set_addr(&out[n++], ad->ad_data.ad_mailbox->mb_display_name,
+					 ad->ad_data.ad_mailbox->mb_addr_spec);
+			} else if (ad->ad_type == MAILIMF_ADDRESS_GROUP &&
+				   ad->ad_data.ad_group &&
+				   ad->ad_data.ad_group->grp_mb_list) {
+				for (d = clist_begin(ad->ad_data.ad_group->grp_mb_list->mb_list);
+				     d && n < MAX_ADDRS; d = clist_next(d)) {
+					struct mailimf_mailbox *mb = clist_content(d);
+
+					out = sirt_xrealloc(out, (n + 1) * sizeof(*out));
+					set_addr(&out[n++], mb->mb_display_name,
+						 mb->mb_addr_spec);
+				}
+			}
+		}
+		mailimf_address_list_free(al);
+	}
+	if (n == 0) {
+		char *t = v;
+
+		while (*t == ' ' || *t == '\t')
+			t++;
+		if (*t) {
+			out = sirt_xrealloc(out, sizeof(*out));
+			addr_fallback(&out[0], t);
+			n = 1;
+		}
+	}
+	free(v);
+	*out_r = out;
+	return n;
+}
+
+/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
+static int64_t days_from_civil(int64_t y, int mo, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= mo <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* RFC 5322 date-time text to time_t (UTC); 0 ok, -1 bad. */
+static int parse_date(const char *raw, size_t rlen, time_t *t_r)
+{
+	struct mailimf_date_time *dt = NULL;
+	char *v = unfold(raw, rlen);
+	size_t idx = 0;
+	int rc = -1, y, zh, zm;
+	int64_t t;
+
+	if (paren_too_deep(v) ||
+	    mailimf_date_time_parse(v, strlen(v), &idx, &dt) != MAILIMF_NO_ERROR ||
+	    !dt)
+		goto out;
+	y = dt->dt_year;
+	if (y >= 0 && y < 50)
+		y += 2000;
+	else if (y >= 50 && y < 1000)
+		y += 1900;
+	if (y < 1970 || y > 9999 || dt->dt_month < 1 || dt->dt_month > 12 ||
+	    dt->dt_day < 1 || dt->dt_day > 31 || dt->dt_hour < 0 ||
+	    dt->dt_hour > 23 || dt->dt_min < 0 || dt->dt_min > 59 ||
+	    dt->dt_sec < 0 || dt->dt_sec > 60 || dt->dt_zone < -9959 ||
+	    dt->dt_zone > 9959)
+		goto out;
+	zh = dt->dt_zone / 100;
+	zm = dt->dt_zone % 100;
+	t = days_from_civil(y, dt->dt_month, dt->dt_day) * 86400 +
+	    dt->dt_hour * 3600 + dt->dt_min * 60 + dt->dt_sec -
+	    (zh * 3600 + zm * 60);
+	if (t <= 0)
+		goto out;
+	*t_r = (time_t)t;
+	rc = 0;
+out:
+	if (dt)
+		mailimf_date_time_free(dt);
+	free(v);
+	return rc;
+}
+
+/* Every <msg-id> in a raw value, without <>; if there is none, the
+ * trimmed value as one id.  Returns the count; *ids_r is the caller's. */
+static size_t parse_msgids(const char *raw, size_t rlen, size_t max,
+			   char ***ids_r)
+{
+	char *v = unfold(raw, rlen);
+	char **ids = NULL;
+	size_t n = 0;
+	char *p = v, *lt, *gt;
+
+	while (n < max && (lt = strchr(p, '<')) && (gt = strchr(lt + 1, '>'))) {
+		if (gt > lt + 1 && !memchr(lt + 1, '<', (size_t)(gt - lt - 1))) {
+			char *id = msg_decode_header(lt + 1, (size_t)(gt - lt - 1));
+
+			if (*id) {
+				ids = sirt_xrealloc(ids, (n + 1) * sizeof(*ids));
+				ids[n++] = id;
+			} else {
+				free(id);
+			}
+		}
+		p = gt + 1;
+	}
+	if (n == 0) {
+		char *id = msg_decode_header(v, strlen(v));
+
+		if (*id && !strchr(id, ' ')) {
+			ids = sirt_xmalloc(sizeof(*ids));
+			ids[n++] = id;
+		} else {
+			free(id);
+		}
+	}
+	free(v);
+	*ids_r = ids;
+	return n;
+}
+
+static char *decoded_header(const char *p, size_t len, const char *name)
+{
+	size_t vl;
+	const char *v = raw_header(p, len, name, 0, &vl);
+
+	return v ? msg_decode_header(v, vl) : NULL;
+}
+
+/* Fill the typed header fields of m from the header block. */
+static void parse_typed_headers(struct sirt_msg *m, const char *p, size_t len)
+{
+	const char *v;
+	size_t vl, i, n;
+	struct sirt_addr *a;
+	char **ids;
+	struct sirt_buf ar;
+	time_t t;
+
+	if ((v = raw_header(p, len, "From", 0, &vl))) {
+		n = parse_addr_list(v, vl, &a);
+		if (n) {
+			m->from = a[0];
+			for (i = 1; i < n; i++) {
+				free(a[i].name);
+				free(a[i].addr);
+			}
+		}
+		free(a);
+	}
+	if ((v = raw_header(p, len, "Reply-To", 0, &vl))) {
+		n = parse_addr_list(v, vl, &a);
+		if (n) {
+			m->reply_to = a[0];
+			for (i = 1; i < n; i++) {
+				free(a[i].name);
+				free(a[i].addr);
+			}
+		}
+		free(a);
+	}
+	if ((v = raw_header(p, len, "To", 0, &vl)))
+		m->nto = parse_addr_list(v, vl, &m->to);
+	if ((v = raw_header(p, len, "Cc", 0, &vl)))
+		m->ncc = parse_addr_list(v, vl, &m->cc);
+	m->subject = decoded_header(p, len, "Subject");
+	if ((v = raw_header(p, len, "Date", 0, &vl)) && parse_date(v, vl, &t) == 0) {
+		char iso[32];
+
+		sirt_fmt_iso8601(t, iso);
+		m->date = sirt_xstrdup(iso);
+		m->date_t = t;
+	}
+	if ((v = raw_header(p, len, "Message-ID", 0, &vl)) &&
+	    (n = parse_msgids(v, vl, 1, &ids))) {
+		m->message_id = ids[0];
+		free(ids);
+	}
+	if ((v = raw_header(p, len, "In-Reply-To", 0, &vl)) &&
+	    (n = parse_msgids(v, vl, 1, &ids))) {
+		m->in_reply_to = ids[0];
+		free(ids);
+	}
+	if ((v = raw_header(p, len, "References", 0, &vl)))
+		m->nreferences = parse_msgids(v, vl, MAX_REFERENCES, &m->references);
+	m->auto_submitted = decoded_header(p, len, "Auto-Submitted");
+	m->precedence = decoded_header(p, len, "Precedence");
+	m->list_id = decoded_header(p, len, "List-Id");
+	sirt_buf_init(&ar);
+	for (i = 0; i < m->nheaders; i++) {
+		if (strcasecmp(m->headers[i].name, "Authentication-Results"))
+			continue;
+		if (ar.len)
+			sirt_buf_addc(&ar, '\n');
+		sirt_buf_adds(&ar, m->headers[i].value);
+	}
+	if (ar.len)
+		m->auth_results = sirt_buf_detach(&ar, NULL);
+	sirt_buf_release(&ar);
+	/* The earliest hop is the last Received: with a date. */
+	for (i = m->nheaders; i-- > 0;) {
+		const char *semi;
+
+		if (strcasecmp(m->headers[i].name, "Received"))
+			continue;
+		semi = strrchr(m->headers[i].value, ';');
+		if (semi && parse_date(semi + 1, strlen(semi + 1), &t) == 0) {
+			m->received_first = t;
+			break;
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Pre-scan: bound libetpan's recursion before it runs. */
+
+struct prescan {
+	size_t containers;  /* Content-Type: multipart|message/rfc822 lines */
+	size_t max_paren;   /* deepest ( nesting within one logical line */
+};
+
+static void prescan(const char *p, size_t len, struct prescan *ps)
+{
+	size_t i, depth = 0;
+
+	ps->containers = 0;
+	ps->max_paren = 0;
+	for (i = 0; i < len; i++) {
+		char c = p[i];
+
+		if (c == '\n') {
+			if (!(i + 1 < len && (p[i + 1] == ' ' || p[i + 1] == '\t')))
+				depth = 0;
+			if (i + 13 < len && strncasecmp(p + i + 1, "content-type:", 13) == 0) {
+				size_t j = i + 14;
+
+				while (j < len && (p[j] == ' ' || p[j] == '\t' ||
+						   p[j] == '\r' || p[j] == '\n' || p[j] == '"'))
+					j++;
+				if ((j + 9 <= len && strncasecmp(p + j, "multipart", 9) == 0) ||
+				    (j + 7 <= len && strncasecmp(p + j, "message", 7) == 0))
+					ps->containers++;
+			}
+		} else if (c == '(') {
+			if (++depth > ps->max_paren)
+				ps->max_paren = depth;
+		} else if (c == ')') {
+			if (depth)
+				depth--;
+		}
+	}
+	/* the very first line */
+	if (len >= 13 && strncasecmp(p, "content-type:", 13) == 0)
+		ps->containers++;
+}
+
+struct etpan_job {
+	const char *data;
+	size_t len;
+	struct mailmime *mime;
+	int rc;
+};
+
+static void *etpan_run(void *arg)
+{
+	struct etpan_job *j = arg;
+	size_t idx = 0;
+
+	j->rc = mailmime_parse(j->data, j->len, &idx, &j->mime);
+	return NULL;
+}
+
+/* Run mailmime_parse with enough stack for its recursion.  Returns the
+ * libetpan code, or -1 (with *why_r) if the input is too deep to risk. */
+static int parse_on_stack(const char *data, size_t len, struct mailmime **mime_r,
+			  const char **why_r)
+{
+	struct etpan_job j = { data, len, NULL, MAILIMF_ERROR_PARSE };
+	struct prescan ps;
+	size_t need;
+	pthread_attr_t attr;
+	pthread_t th;
+
+	prescan(data, len, &ps);
+	need = 256 * 1024;
+	if (ps.containers > STACK_THREAD_MAX / STACK_PER_MIME_LEVEL / 2 ||
+	    ps.max_paren > STACK_THREAD_MAX / STACK_PER_COMMENT_LEVEL / 2) {
+		*why_r = ps.containers > ps.max_paren ?
+			"too many nested MIME containers to parse safely" :
+			"header comments nested too deeply to parse safely";
+		return -1;
+	}
+	need += (2 * ps.containers + 4) * STACK_PER_MIME_LEVEL +
+		ps.max_paren * STACK_PER_COMMENT_LEVEL;
+	if (need <= STACK_INLINE_BUDGET) {
+		etpan_run(&j);
+	} else {
+		if (pthread_attr_init(&attr) != 0)
+			goto fail;
+		if (pthread_attr_setstacksize(&attr, need + 1024 * 1024) != 0 ||
+		    pthread_create(&th, &attr, etpan_run, &j) != 0) {
+			pthread_attr_destroy(&attr);
+			goto fail;
+		}
+		pthread_attr_destroy(&attr);
+		pthread_join(th, NULL);
+	}
+	*mime_r = j.mime;
+	return j.rc;
+fail:
+	*why_r = "cannot create a parser thread";
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* MIME tree */
+
+struct walk {
+	struct sirt_msg *msg;
+	const struct sirt_limits *lim;
+	const char *base;    /* buffer the entity offsets refer to */
+	size_t base_len;
+	int src_buf;
+	int from_crypto;
+	int stop;
+};
+
+static char *content_type_str(const struct mailmime_content *ct)
+{
+	const char *t = "text";
+	struct sirt_buf b;
+
+	if (!ct || !ct->ct_type)
+		return sirt_xstrdup("text/plain");
+	if (ct->ct_type->tp_type == MAILMIME_TYPE_DISCRETE_TYPE &&
+	    ct->ct_type->tp_data.tp_discrete_type) {
+		switch (ct->ct_type->tp_data.tp_discrete_type->dt_type) {
+		case MAILMIME_DISCRETE_TYPE_TEXT: t = "text"; break;
+		case MAILMIME_DISCRETE_TYPE_IMAGE: t = "image"; break;
+		case MAILMIME_DISCRETE_TYPE_AUDIO: t = "audio"; break;
+		case MAILMIME_DISCRETE_TYPE_VIDEO: t = "video"; break;
+		case MAILMIME_DISCRETE_TYPE_APPLICATION: t = "application"; break;
+		default:
+			t = ct->ct_type->tp_data.tp_discrete_type->dt_extension;
+		}
+	} else if (ct->ct_type->tp_type == MAILMIME_TYPE_COMPOSITE_TYPE &&
+		   ct->ct_type->tp_data.tp_composite_type) {
+		switch (ct->ct_type->tp_data.tp_composite_type->ct_type) {
+		case MAILMIME_COMPOSITE_TYPE_MESSAGE: t = "message"; break;
+		case MAILMIME_COMPOSITE_TYPE_MULTIPART: t = "multipart"; break;
+		default:
+			t = ct->ct_type->tp_data.tp_composite_type->ct_token;
+		}
+	}
+	sirt_buf_init(&b);
+	sirt_buf_adds(&b, t ? t : "application");
+	sirt_buf_addc(&b, '/');
+	sirt_buf_adds(&b, ct->ct_subtype ? ct->ct_subtype : "octet-stream");
+	{
+		char *s = sirt_utf8_sanitize(b.data, b.len);
+
+		sirt_buf_release(&b);
+		return msg_lower(s);
+	}
+}
+
+/* A parameter value as a lower-case sanitized string without quotes. */
+static char *param_lower(const char *v)
+{
+	size_t n;
+	char *s;
+
+	if (!v)
+		return NULL;
+	while (*v == '"' || *v == ' ')
+		v++;
+	n = strlen(v);
+	while (n && (v[n - 1] == '"' || v[n - 1] == ' '))
+		n--;
+	if (!n)
+		return NULL;
+	s = sirt_utf8_sanitize(v, n);
+	return msg_lower(s);
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static void pct_decode(struct sirt_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '%' && hexval(s[1]) >= 0 && hexval(s[2]) >= 0) {
+			sirt_buf_addc(b, (char)(hexval(s[1]) * 16 + hexval(s[2])));
+			s += 2;
+		} else {
+			sirt_buf_addc(b, *s);
+		}
+	}
+}
+
+struct param {
+	const char *name;
+	const char *value;
+};
+
+/* RFC 2231 value of parameter base ("filename", "name") among params:
+ * base*=cs'lang'pct, or the base*N / base*N* continuations; NULL if
+ * there is none.  Result is the caller's UTF-8. */
+static char *rfc2231_value(const struct param *ps, size_t n, const char *base)
+{
+	size_t bl = strlen(base), i;
+	struct sirt_buf raw;
+	char cs[48] = "";
+	int seg, found = 0, any = 1;
+	char *res;
+
+	sirt_buf_init(&raw);
+	for (seg = 0; seg < 100 && any; seg++) {
+		any = 0;
+		for (i = 0; i < n; i++) {
+			const char *nm = ps[i].name, *v = ps[i].value;
+			char num[16];
+			int enc;
+			size_t k;
+
+			if (!nm || !v || strncasecmp(nm, base, bl) != 0 ||
+			    nm[bl] != '*')
+				continue;
+			nm += bl + 1;
+			if (*nm == '\0') {
+				/* base*= : a single encoded value */
+				if (seg != 0)
+					continue;
+				enc = 1;
+			} else {
+				snprintf(num, sizeof(num), "%d", seg);
+				k = strlen(num);
+				if (strncmp(nm, num, k) != 0 ||
+				    (nm[k] != '\0' && strcmp(nm + k, "*") != 0))
+					continue;
+				enc = nm[k] == '*';
+			}
+			if (seg == 0 && enc) {
+				const char *q1 = strchr(v, '\''), *q2;
+
+				if (q1 && (q2 = strchr(q1 + 1, '\''))) {
+					size_t cl = (size_t)(q1 - v);
+
+					if (cl < sizeof(cs)) {
+						memcpy(cs, v, cl);
+						cs[cl] = '\0';
+					}
+					v = q2 + 1;
+				}
+			}
+			if (enc)
+				pct_decode(&raw, v);
+			else
+				sirt_buf_adds(&raw, v);
+			found = any = 1;
+			if (*nm == '\0')
+				any = 0;  /* nothing continues base*= */
+			break;
+		}
+	}
+	if (!found) {
+		sirt_buf_release(&raw);
+		return NULL;
+	}
+	res = msg_to_utf8(cs[0] ? cs : NULL, raw.data, raw.len);
+	sirt_buf_release(&raw);
+	return res;
+}
+
+/* The part's filename: Content-Disposition filename (RFC 2231, then
+ * plain, RFC 2047 decoded), else Content-Type name. */
+static char *part_filename(const struct mailmime_single_fields *sf,
+			   const struct mailmime_content *ct)
+{
+	struct param ps[64];
+	size_t n = 0;
+	clistiter *c;
+	char *s = NULL;
+	const char *plain = NULL;
+
+	memset(ps, 0, sizeof(ps));
+	if (sf->fld_disposition && sf->fld_disposition->dsp_parms) {
+		for (c = clist_begin(sf->fld_disposition->dsp_parms); c && n < 64;
+		     c = clist_next(c)) {
+			struct mailmime_disposition_parm *dp = clist_content(c);
+
+			if (dp->pa_type == MAILMIME_DISPOSITION_PARM_FILENAME)
+				plain = plain ? plain : dp->pa_data.pa_filename;
+			else if (dp->pa_type == MAILMIME_DISPOSITION_PARM_PARAMETER &&
+				 dp->pa_data.pa_parameter) {
+				ps[n].name = dp->pa_data.pa_parameter->pa_name;
+				ps[n].value = dp->pa_data.pa_parameter->pa_value;
+				n++;
+			}
+		}
+		s = rfc2231_value(ps, n, "filename");
+		if (!s && plain)
+			s = msg_decode_header(plain, strlen(plain));
+	}
+	if (!s && ct && ct->ct_parameters) {
+		n = 0;
+		plain = NULL;
+		for (c = clist_begin(ct->ct_parameters); c && n < 64;
+		     c = clist_next(c)) {
+			struct mailmime_parameter *pa = clist_content(c);
+
+			if (!pa->pa_name)
+				continue;
+			if (strcasecmp(pa->pa_name, "name") == 0)
+				plain = plain ? plain : pa->pa_value;
+			ps[n].name = pa->pa_name;
+			ps[n].value = pa->pa_value;
+			n++;
+		}
+		s = rfc2231_value(ps, n, "name");
+		if (!s && plain)
+			s = msg_decode_header(plain, strlen(plain));
+	}
+	if (s && !*s)
+		sirt_free(&s);
+	return s;
+}
+
+static const char *mechanism_name(const struct mailmime_mechanism *m)
+{
+	switch (m->enc_type) {
+	case MAILMIME_MECHANISM_7BIT: return "7bit";
+	case MAILMIME_MECHANISM_8BIT: return "8bit";
+	case MAILMIME_MECHANISM_BINARY: return "binary";
+	case MAILMIME_MECHANISM_QUOTED_PRINTABLE: return "quoted-printable";
+	case MAILMIME_MECHANISM_BASE64: return "base64";
+	default: return m->enc_token ? m->enc_token : "unknown";
+	}
+}
+
+static int add_part(struct walk *w, int parent, int depth,
+		    enum sirt_part_kind kind)
+{
+	struct sirt_msg *m = w->msg;
+	struct sirt_part *p;
+
+	m->parts = sirt_xrealloc(m->parts, (m->nparts + 1) * sizeof(*m->parts));
+	p = &m->parts[m->nparts];
+	memset(p, 0, sizeof(*p));
+	p->index = (int)m->nparts;
+	p->parent = parent;
+	p->depth = depth;
+	p->kind = kind;
+	p->src_buf = w->src_buf;
+	p->from_crypto = w->from_crypto;
+	m->nparts++;
+	return p->index;
+}
+
+/* Distinct NUL-separated strings of buf as an array (first seen order);
+ * returns the count, *arr_r the caller's. */
+static size_t distinct_strings(const struct sirt_buf *buf, size_t max,
+			       char ***arr_r);
+
+/* Decode a leaf: data, sha256, text (and links for HTML). */
+static void decode_leaf(struct sirt_part *p, const struct mailmime *mm)
+{
+	const struct mailmime_data *d = mm->mm_body;
+	char *res = NULL;
+	size_t rlen = 0, idx = 0;
+
+	if (d && d->dt_type == MAILMIME_DATA_TEXT && d->dt_data.dt_text.dt_data &&
+	    mailmime_part_parse(d->dt_data.dt_text.dt_data,
+				d->dt_data.dt_text.dt_length, &idx, d->dt_encoding,
+				&res, &rlen) == MAILIMF_NO_ERROR && res) {
+		p->data = sirt_xmalloc(rlen + 1);
+		memcpy(p->data, res, rlen);
+		p->data[rlen] = '\0';
+		p->size = rlen;
+		mmap_string_unref(res);
+	} else {
+		p->data = sirt_xcalloc(1, 1);
+		p->size = 0;
+	}
+	sirt_sha256_hex(p->data, p->size, p->sha256);
+	if (strcmp(p->content_type, "text/plain") == 0) {
+		p->text = msg_to_utf8(p->charset, p->data, p->size);
+	} else if (strcmp(p->content_type, "text/html") == 0) {
+		char *cs = p->charset ? NULL :
+			msg_html_meta_charset((char *)p->data, p->size);
+		char *u = msg_to_utf8(p->charset ? p->charset : cs, p->data, p->size);
+		struct sirt_buf links;
+
+		sirt_buf_init(&links);
+		p->text = msg_html_to_text(u, strlen(u), &links);
+		p->nlinks = distinct_strings(&links, MAX_URLS, &p->links);
+		sirt_buf_release(&links);
+		free(u);
+		free(cs);
+	}
+}
+
+/* Fill part fields from libetpan's node. */
+static void fill_part(struct sirt_part *p, const struct mailmime *mm)
+{
+	struct mailmime_single_fields sf;
+	struct mailmime_content *ct = mm->mm_content_type;
+
+	memset(&sf, 0, sizeof(sf));
+	if (mm->mm_mime_fields)
+		mailmime_single_fields_init(&sf, mm->mm_mime_fields, ct);
+	p->content_type = content_type_str(ct);
+	if (ct) {
+		p->charset = param_lower(mailmime_content_param_get(ct, "charset"));
+		p->protocol = param_lower(mailmime_content_param_get(ct, "protocol"));
+	}
+	if (sf.fld_disposition && sf.fld_disposition->dsp_type) {
+		switch (sf.fld_disposition->dsp_type->dsp_type) {
+		case MAILMIME_DISPOSITION_TYPE_INLINE:
+			p->disposition = sirt_xstrdup("inline");
+			break;
+		default: /* RFC 2183: unknown types are attachments */
+			p->disposition = sirt_xstrdup("attachment");
+		}
+	}
+	if (sf.fld_id)
+		p->content_id = sirt_utf8_sanitize(sf.fld_id, strlen(sf.fld_id));
+	if (sf.fld_encoding) {
+		const char *e = mechanism_name(sf.fld_encoding);
+
+		p->transfer_encoding = msg_lower(sirt_utf8_sanitize(e, strlen(e)));
+	}
+	p->filename = part_filename(&sf, ct);
+}
+
+/* Walk libetpan's node mm into parts; ent_start overrides the entity's
+ * start (children of message/rfc822 nodes, whose libetpan start is the
+ * enclosing part's). Recursion is bounded by the depth limit. */
+static void walk_mime(struct walk *w, const struct mailmime *mm, int parent,
+		      int depth, const char *ent_start)
+{
+	struct sirt_msg *m = w->msg;
+	const char *s, *e;
+	struct sirt_part *p;
+	int idx;
+	clistiter *c;
+	enum sirt_part_kind kind;
+
+	if (w->stop || !mm)
+		return;
+	if (depth > w->lim->max_mime_depth) {
+		set_unparsed(m, "MIME depth %d exceeds limit %d", depth,
+			     w->lim->max_mime_depth);
+		w->stop = 1;
+		return;
+	}
+	if ((long)m->nparts >= (long)w->lim->max_parts) {
+		set_unparsed(m, "more than %d MIME parts (limit %d)",
+			     w->lim->max_parts, w->lim->max_parts);
+		w->stop = 1;
+		return;
+	}
+	kind = mm->mm_type == MAILMIME_MULTIPLE ? SIRT_PART_MULTIPART :
+	       mm->mm_type == MAILMIME_MESSAGE ? SIRT_PART_MESSAGE :
+	       SIRT_PART_SINGLE;
+	idx = add_part(w, parent, depth, kind);
+	p = &m->parts[idx];
+	s = ent_start ? ent_start : mm->mm_mime_start;
+	e = mm->mm_mime_start + mm->mm_length;
+	if (s >= w->base && e >= s && e <= w->base + w->base_len) {
+		p->entity_off = (size_t)(s - w->base);
+		p->entity_len = (size_t)(e - s);
+	}
+	fill_part(p, mm);
+	switch (kind) {
+	case SIRT_PART_MULTIPART:
+		for (c = clist_begin(mm->mm_data.mm_multipart.mm_mp_list); c;
+		     c = clist_next(c))
+			walk_mime(w, clist_content(c), idx, depth + 1, NULL);
+		break;
+	case SIRT_PART_MESSAGE:
+		walk_mime(w, mm->mm_data.mm_message.mm_msg_mime, idx, depth + 1,
+			  mm->mm_body ? mm->mm_body->dt_data.dt_text.dt_data : NULL);
+		break;
+	case SIRT_PART_SINGLE:
+		decode_leaf(p, mm);
+		if (strncmp(p->content_type, "text/", 5) != 0 ||
+		    (p->disposition && strcmp(p->disposition, "attachment") == 0) ||
+		    p->filename)
+			p->is_attachment = 1;
+		break;
+	}
+}
+
+/* Parse data[0..len) (a message or an entity) with libetpan and add its
+ * parts under parent.  On success *body_r is the offset of the top
+ * entity's body (its header block ends there). */
+static void parse_mime(struct walk *w, const char *data, size_t len, int parent,
+		       int depth, size_t *body_r)
+{
+	struct mailmime *root = NULL, *top;
+	const char *why = NULL;
+	int r;
+
+	r = parse_on_stack(data, len, &root, &why);
+	if (r < 0) {
+		set_unparsed(w->msg, "MIME structure not parsed: %s", why);
+		return;
+	}
+	if (r != MAILIMF_NO_ERROR || !root) {
+		set_unparsed(w->msg, "MIME structure not parsed: libetpan error %d", r);
+		if (root)
+			mailmime_free(root);
+		return;
+	}
+	top = root->mm_type == MAILMIME_MESSAGE ?
+	      root->mm_data.mm_message.mm_msg_mime : root;
+	if (!top) {
+		set_unparsed(w->msg, "MIME structure not parsed: no body entity");
+	} else {
+		if (top->mm_body && top->mm_body->dt_data.dt_text.dt_data >= data &&
+		    top->mm_body->dt_data.dt_text.dt_data <= data + len)
+			*body_r = (size_t)(top->mm_body->dt_data.dt_text.dt_data - data);
+		walk_mime(w, top, parent, depth, data);
+	}
+	mailmime_free(root);
+}
+
+/* ------------------------------------------------------------------ */
+/* Derived text: body, urls, attachment count. */
+
+struct sref {
+	const char *s;
+	size_t i;
+};
+
+static int sref_cmp(const void *a, const void *b)
+{
+	const struct sref *x = a, *y = b;
+	int c = strcmp(x->s, y->s);
+
+	if (c)
+		return c;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static int sref_idx_cmp(const void *a, const void *b)
+{
+	const struct sref *x = a, *y = b;
+
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static size_t distinct_strings(const struct sirt_buf *buf, size_t max,
+			       char ***arr_r)
+{
+	struct sref *v = NULL;
+	size_t n = 0, cap = 0, off = 0, i, k;
+	char **arr;
+
+	while (off < buf->len) {
+		const char *s = buf->data + off;
+
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = sirt_xrealloc(v, cap * sizeof(*v));
+		}
+		v[n].s = s;
+		v[n].i = n;
+		n++;
+		off += strlen(s) + 1;
+	}
+	if (!n) {
+		*arr_r = NULL;
+		return 0;
+	}
+	qsort(v, n, sizeof(*v), sref_cmp);
+	for (i = 0, k = 0; i < n; i++)
+		if (k == 0 || strcmp(v[k - 1].s, v[i].s) != 0)
+			v[k++] = v[i];
+	qsort(v, k, sizeof(*v), sref_idx_cmp);
+	if (k > max)
+		k = max;
+	arr = sirt_xcalloc(k ? k : 1, sizeof(*arr));
+	for (i = 0; i < k; i++)
+		arr[i] = sirt_xstrdup(v[i].s);
+	free(v);
+	*arr_r = arr;
+	return k;
+}
+
+static void free_strv(char ***v, size_t *n)
+{
+	size_t i;
+
+	for (i = 0; *v && i < *n; i++)
+		free((*v)[i]);
+	sirt_free(v);
+	*n = 0;
+}
+
+/* Does the subtree of part i hold a non-attachment leaf of type ct? */
+static int subtree_has(const struct sirt_msg *m, const int *first,
+		       const int *next, int i, const char *ct)
+{
+	int stack[256], sp = 0, c;
+
+	stack[sp++] = i;
+	while (sp) {
+		int k = stack[--sp];
+		const struct sirt_part *p = &m->parts[k];
+
+		if (p->kind == SIRT_PART_SINGLE && !p->is_attachment &&
+		    strcmp(p->content_type, ct) == 0)
+			return 1;
+		for (c = first[k]; c >= 0 && sp < 256; c = next[c])
+			stack[sp++] = c;
+	}
+	return 0;
+}
+
+/* The child of multipart/alternative part i whose text is preferred:
+ * the first holding text/plain, else the last holding text/html, else
+ * the first. */
+static int pick_alternative(const struct sirt_msg *m, const int *first,
+			    const int *next, int i)
+{
+	int c, html = -1;
+
+	for (c = first[i]; c >= 0; c = next[c])
+		if (subtree_has(m, first, next, c, "text/plain"))
+			return c;
+	for (c = first[i]; c >= 0; c = next[c])
+		if (subtree_has(m, first, next, c, "text/html"))
+			html = c;
+	return html >= 0 ? html : first[i];
+}
+
+/* Recompute msg->body, urls and nattachments from the parts. */
+static void derive(struct sirt_msg *m)
+{
+	int *first, *next, *last, *stack, *excl;
+	struct sirt_buf body, urls;
+	size_t i, k;
+	int sp = 0;
+
+	sirt_free(&m->body);
+	free_strv(&m->urls, &m->nurls);
+	m->nattachments = 0;
+	sirt_buf_init(&body);
+	sirt_buf_init(&urls);
+	if (!m->nparts)
+		goto out;
+	first = sirt_xmalloc(m->nparts * sizeof(int));
+	next = sirt_xmalloc(m->nparts * sizeof(int));
+	last = sirt_xmalloc(m->nparts * sizeof(int));
+	stack = sirt_xmalloc(m->nparts * sizeof(int));
+	excl = sirt_xcalloc(m->nparts, sizeof(int));
+	for (i = 0; i < m->nparts; i++)
+		first[i] = next[i] = last[i] = -1;
+	for (i = 1; i < m->nparts; i++) {
+		int par = m->parts[i].parent;
+
+		if (par < 0 || (size_t)par >= i)
+			continue;
+		if (last[par] < 0)
+			first[par] = (int)i;
+		else
+			next[last[par]] = (int)i;
+		last[par] = (int)i;
+	}
+	/* depth-first, document order; each part visited once */
+	stack[sp++] = 0;
+	while (sp) {
+		int pi = stack[--sp], c, chosen = -1, nch = 0;
+		struct sirt_part *p = &m->parts[pi];
+
+		p->is_body = 0;
+		if (p->kind == SIRT_PART_MULTIPART &&
+		    strcmp(p->content_type, "multipart/alternative") == 0 &&
+		    first[pi] >= 0)
+			chosen = pick_alternative(m, first, next, pi);
+		for (c = first[pi]; c >= 0; c = next[c]) {
+			excl[c] = excl[pi] || (chosen >= 0 && c != chosen);
+			nch++;
+		}
+		/* push children in reverse so the first is visited first */
+		for (k = 0; k < (size_t)nch; k++) {
+			int j = 0;
+
+			for (c = first[pi]; c >= 0; c = next[c], j++)
+				if (j == nch - 1 - (int)k)
+					stack[sp++] = c;
+		}
+		if (p->is_attachment && p->kind == SIRT_PART_SINGLE)
+			m->nattachments++;
+		if (p->text) {
+			msg_find_urls(p->text, &urls);
+			for (k = 0; k < p->nlinks; k++) {
+				sirt_buf_adds(&urls, p->links[k]);
+				sirt_buf_addc(&urls, '\0');
+			}
+		}
+		if (p->kind == SIRT_PART_SINGLE && !p->is_attachment && p->text &&
+		    !excl[pi]) {
+			p->is_body = 1;
+			if (body.len && body.data[body.len - 1] != '\n')
+				sirt_buf_addc(&body, '\n');
+			if (body.len)
+				sirt_buf_addc(&body, '\n');
+			sirt_buf_adds(&body, p->text);
+		}
+	}
+	free(first);
+	free(next);
+	free(last);
+	free(stack);
+	free(excl);
+out:
+	m->body = sirt_buf_detach(&body, NULL);
+	m->nurls = distinct_strings(&urls, MAX_URLS, &m->urls);
+	sirt_buf_release(&urls);
+}
+
+/* ------------------------------------------------------------------ */
+
+int sirt_msg_parse(const void *raw, size_t len, const struct sirt_limits *lim,
+		   struct sirt_msg **msg_r, struct sirt_err *err)
+{
+	struct sirt_limits def;
+	struct sirt_msg *m;
+	const char *p;
+	size_t hs, hlen, body_off, mime_body = (size_t)-1;
+	struct walk w;
+
+	*msg_r = NULL;
+	if (!lim) {
+		sirt_limits_default(&def);
+		lim = &def;
+	}
+	pthread_once(&xml_once, xml_init);
+	m = sirt_xcalloc(1, sizeof(*m));
+	m->raw = sirt_xmalloc(len + 1);
+	if (len)
+		memcpy(m->raw, raw, len);
+	m->raw[len] = '\0';
+	m->raw_len = len;
+	sirt_sha256_hex(m->raw, len, m->sha256);
+	p = (const char *)m->raw;
+
+	if (len == 0)
+		set_unparsed(m, "empty message");
+	else if (len > lim->max_message_size)
+		set_unparsed(m, "message size %zu exceeds limit %zu", len,
+			     lim->max_message_size);
+
+	hs = skip_from_line(p, len);
+	memset(&w, 0, sizeof(w));
+	w.msg = m;
+	w.lim = lim;
+	w.base = p;
+	w.base_len = len;
+	if (!m->unparsed)
+		parse_mime(&w, p + hs, len - hs, -1, 0, &mime_body);
+	/* The header block: where libetpan found the body, else up to the
+	 * first empty line. */
+	hlen = header_block_len(p + hs, len - hs, &body_off);
+	if (mime_body != (size_t)-1 && mime_body <= len - hs)
+		hlen = mime_body;
+	parse_headers(m, p + hs, hlen, lim);
+	parse_typed_headers(m, p + hs, hlen);
+	derive(m);
+	*msg_r = m;
+	(void)err;
+	return 0;
+}
+
+int sirt_msg_add_entity(struct sirt_msg *msg, int parent, const void *bytes,
+			size_t len, const struct sirt_limits *lim,
+			struct sirt_err *err)
+{
+	struct sirt_limits def;
+	struct sirt_msg tmp;
+	struct walk w;
+	unsigned char *copy;
+	size_t body = (size_t)-1, total = msg->raw_len, i;
+	int reason_was_set;
+
+	if (!lim) {
+		sirt_limits_default(&def);
+		lim = &def;
+	}
+	if (parent < 0 || (size_t)parent >= msg->nparts)
+		return sirt_err_set(err, SIRT_E_FATAL,
+				    "cannot add MIME entity: no part %d", parent);
+	for (i = 0; i < msg->nextra; i++)
+		total += msg->extra_lens[i];
+	if (len > lim->max_message_size || total + len > lim->max_message_size)
+		return sirt_err_set(err, SIRT_E_BADMSG,
+				    "cannot add MIME entity: message size %zu exceeds limit %zu",
+				    total + len, lim->max_message_size);
+	pthread_once(&xml_once, xml_init);
+	copy = sirt_xmalloc(len + 1);
+	if (len)
+		memcpy(copy, bytes, len);
+	copy[len] = '\0';
+
+	/* Parse into a scratch message so a broken limit leaves msg as it
+	 * was, then move the parts over. */
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.parts = msg->parts;
+	tmp.nparts = msg->nparts;
+	memset(&w, 0, sizeof(w));
+	w.msg = &tmp;
+	w.lim = lim;
+	w.base = (const char *)copy;
+	w.base_len = len;
+	w.src_buf = (int)msg->nextra + 1;
+	w.from_crypto = 1;
+	reason_was_set = 0;
+	if (len == 0)
+		set_unparsed(&tmp, "empty entity");
+	else
+		parse_mime(&w, (const char *)copy, len, parent,
+			   msg->parts[parent].depth + 1, &body);
+	msg->parts = tmp.parts;
+	if (tmp.unparsed) {
+		/* drop what was grafted */
+		for (i = msg->nparts; i < tmp.nparts; i++) {
+			struct sirt_part *p = &tmp.parts[i];
+			size_t k;
+
+			free(p->content_type); free(p->charset); free(p->filename);
+			free(p->disposition); free(p->content_id);
+			free(p->transfer_encoding); free(p->protocol);
+			free(p->data); free(p->text);
+			for (k = 0; k < p->nlinks; k++)
+				free(p->links[k]);
+			free(p->links);
+		}
+		sirt_err_set(err, SIRT_E_BADMSG, "cannot add MIME entity: %s",
+			     tmp.unparsed_reason ? tmp.unparsed_reason : "parse error");
+		free(tmp.unparsed_reason);
+		free(copy);
+		reason_was_set = 1;
+		return -1;
+	}
+	(void)reason_was_set;
+	msg->nparts = tmp.nparts;
+	msg->extra_bufs = sirt_xrealloc(msg->extra_bufs,
+					(msg->nextra + 1) * sizeof(*msg->extra_bufs));
+	msg->extra_lens = sirt_xrealloc(msg->extra_lens,
+					(msg->nextra + 1) * sizeof(*msg->extra_lens));
+	msg->extra_bufs[msg->nextra] = copy;
+	msg->extra_lens[msg->nextra] = len;
+	msg->nextra++;
+	derive(msg);
+	return 0;
+}
+
+const unsigned char *sirt_part_entity(const struct sirt_msg *msg,
+				      const struct sirt_part *p, size_t *len_r)
+{
+	const unsigned char *b;
+	size_t blen;
+
+	*len_r = 0;
+	if (!msg || !p)
+		return NULL;
+	if (p->src_buf == 0) {
+		b = msg->raw;
+		blen = msg->raw_len;
+	} else if (p->src_buf > 0 && (size_t)p->src_buf <= msg->nextra) {
+		b = msg->extra_bufs[p->src_buf - 1];
+		blen = msg->extra_lens[p->src_buf - 1];
+	} else {
+		return NULL;
+	}
+	if (p->entity_off > blen || p->entity_len > blen - p->entity_off)
+		return NULL;
+	*len_r = p->entity_len;
+	return b + p->entity_off;
+}
+
+static void free_addr(struct sirt_addr *a)
+{
+	sirt_free(&a->name);
+	sirt_free(&a->addr);
+}
+
+void sirt_msg_free(struct sirt_msg **msgp)
+{
+	struct sirt_msg *m;
+	size_t i, k;
+
+	if (!msgp || !*msgp)
+		return;
+	m = *msgp;
+	for (i = 0; i < m->nheaders; i++) {
+		free(m->headers[i].name);
+		free(m->headers[i].value);
+	}
+	free(m->headers);
+	free_addr(&m->from);
+	free_addr(&m->reply_to);
+	for (i = 0; i < m->nto; i++)
+		free_addr(&m->to[i]);
+	free(m->to);
+	for (i = 0; i < m->ncc; i++)
+		free_addr(&m->cc[i]);
+	free(m->cc);
+	free(m->subject);
+	free(m->date);
+	free(m->message_id);
+	free(m->in_reply_to);
+	free_strv(&m->references, &m->nreferences);
+	free(m->auth_results);
+	free(m->auto_submitted);
+	free(m->precedence);
+	free(m->list_id);
+	for (i = 0; i < m->nparts; i++) {
+		struct sirt_part *p = &m->parts[i];
+
+		free(p->content_type);
+		free(p->charset);
+		free(p->filename);
+		free(p->disposition);
+		free(p->content_id);
+		free(p->transfer_encoding);
+		free(p->protocol);
+		if (p->from_crypto && p->data)
+			explicit_bzero(p->data, p->size);
+		free(p->data);
+		free(p->text);
+		for (k = 0; k < p->nlinks; k++)
+			free(p->links[k]);
+		free(p->links);
+	}
+	free(m->parts);
+	free(m->body);
+	free_strv(&m->urls, &m->nurls);
+	free(m->unparsed_reason);
+	/* crypto facts (filled by the crypto module, freed here) */
+	free(m->crypto.decrypt_error);
+	for (i = 0; i < m->crypto.nsigs; i++) {
+		free(m->crypto.sigs[i].fingerprint);
+		free(m->crypto.sigs[i].uid);
+		free(m->crypto.sigs[i].validity);
+		free(m->crypto.sigs[i].detail);
+	}
+	free(m->crypto.sigs);
+	for (i = 0; i < m->crypto.nkeys; i++) {
+		free(m->crypto.keys[i].fingerprint);
+		free(m->crypto.keys[i].uids);
+	}
+	free(m->crypto.keys);
+	for (i = 0; i < m->nextra; i++) {
+		explicit_bzero(m->extra_bufs[i], m->extra_lens[i]);
+		free(m->extra_bufs[i]);
+	}
+	free(m->extra_bufs);
+	free(m->extra_lens);
+	free(m->raw);
+	free(m);
+	*msgp = NULL;
+}
+
+char *sirt_addr_format(const struct sirt_addr *a)
+{
+	struct sirt_buf b;
+
+	sirt_buf_init(&b);
+	if (a->name && a->addr)
+		sirt_buf_addf(&b, "%s <%s>", a->name, a->addr);
+	else if (a->addr)
+		sirt_buf_adds(&b, a->addr);
+	else if (a->name)
+		sirt_buf_adds(&b, a->name);
+	return sirt_buf_detach(&b, NULL);
+}

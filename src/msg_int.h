@@ -1,0 +1,36 @@
+/* msg_int.h - helpers private to the message parser (msg*.c). */
+#ifndef SIRT_MSG_INT_H
+#define SIRT_MSG_INT_H
+
+#include <stddef.h>
+#include "sirt/buf.h"
+
+/* Convert len bytes in charset cs (may be NULL) to sanitized UTF-8.
+ * Unknown or lying charsets never lose the text: valid UTF-8 is kept,
+ * anything else is read as windows-1252 (a superset of latin-1), and
+ * bytes that still do not convert become U+FFFD.  CR is dropped, other
+ * C0 controls but TAB and LF become U+FFFD.  Result is the caller's. */
+char *msg_to_utf8(const char *cs, const void *data, size_t len);
+
+/* Decode a header value: unfold, RFC 2047 encoded words to UTF-8, raw
+ * 8-bit text read as UTF-8 or windows-1252.  Result is the caller's. */
+char *msg_decode_header(const char *value, size_t len);
+
+/* Render HTML (already UTF-8) to plain text with libxml2: script, style
+ * and head skipped, block elements become line breaks.  Link targets
+ * (a/area href) are appended to urls (a buffer of NUL-separated
+ * strings).  Returns the caller's sanitized UTF-8 text. */
+char *msg_html_to_text(const char *html, size_t len, struct sirt_buf *urls);
+
+/* Append every URL found in text (http, https, ftp, hxxp, hxxps and
+ * www.) to urls as NUL-terminated strings. */
+void msg_find_urls(const char *text, struct sirt_buf *urls);
+
+/* Lower-case s in place (ASCII); returns s. */
+char *msg_lower(char *s);
+
+/* Charset named in an HTML <meta> tag within the first bytes, or NULL
+ * (the caller's). */
+char *msg_html_meta_charset(const char *html, size_t len);
+
+#endif

@@ -1,0 +1,535 @@
+/* msg_text.c - text helpers of the message parser: charsets to UTF-8,
+ * RFC 2047 header words, URL extraction, HTML to text (libxml2).
+ * Every input byte is hostile: sizes are bounded, nothing recurses over
+ * input structure, and every output is sanitized UTF-8. */
+#include <errno.h>
+#include <iconv.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <libetpan/libetpan.h>
+#include <libxml/HTMLparser.h>
+#include <libxml/tree.h>
+#include "sirt/buf.h"
+#include "sirt/util.h"
+#include "msg_int.h"
+
+#define MAX_URL_LEN 4096
+/* Header values longer than this are not RFC 2047 decoded (libetpan's
+ * phrase parser is not built for megabytes); they are kept sanitized. */
+#define MAX_DECODE_HEADER (256 * 1024)
+
+char *msg_lower(char *s)
+{
+	char *p;
+
+	for (p = s; p && *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return s;
+}
+
+/* windows-1252 bytes 0x80-0x9f; the rest of the upper half is latin-1. */
+static const unsigned short cp1252_hi[32] = {
+	0x20ac, 0xfffd, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
+	0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0xfffd, 0x017d, 0xfffd,
+	0xfffd, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
+	0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0xfffd, 0x017e, 0x0178
+};
+
+static void add_codepoint(struct sirt_buf *b, unsigned cp)
+{
+	char u[3];
+
+	if (cp < 0x80) {
+		sirt_buf_addc(b, (char)cp);
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | (cp >> 6));
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		sirt_buf_add(b, u, 2);
+	} else {
+		u[0] = (char)(0xe0 | (cp >> 12));
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		sirt_buf_add(b, u, 3);
+	}
+}
+
+/* Read data as windows-1252 into b (raw, not yet sanitized). */
+static void cp1252_to_utf8(const unsigned char *p, size_t len,
+			   struct sirt_buf *b)
+{
+	size_t i;
+
+	sirt_buf_grow(b, len + len / 2);
+	for (i = 0; i < len; i++) {
+		if (p[i] < 0x80)
+			sirt_buf_addc(b, (char)p[i]);
+		else if (p[i] < 0xa0)
+			add_codepoint(b, cp1252_hi[p[i] - 0x80]);
+		else
+			add_codepoint(b, p[i]);
+	}
+}
+
+/* True if the (possibly invalid) UTF-8 in p holds at least one valid
+ * multi-byte sequence: a sign that it is UTF-8 with a few bad bytes
+ * rather than a single-byte charset. */
+static int has_utf8_multibyte(const unsigned char *p, size_t len)
+{
+	size_t i, k;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] < 0xc2 || p[i] > 0xf4)
+			continue;
+		k = p[i] < 0xe0 ? 2 : p[i] < 0xf0 ? 3 : 4;
+		if (k <= len - i && sirt_utf8_valid((const char *)p + i, k))
+			return 1;
+	}
+	return 0;
+}
+
+/* Text in an unknown or untrustworthy charset: UTF-8 if it is (or mostly
+ * is), windows-1252 otherwise.  Result is the caller's. */
+static char *guess_to_utf8(const unsigned char *p, size_t len)
+{
+	struct sirt_buf b;
+	char *s;
+
+	if (sirt_utf8_valid((const char *)p, len) || has_utf8_multibyte(p, len))
+		return sirt_utf8_sanitize((const char *)p, len);
+	sirt_buf_init(&b);
+	cp1252_to_utf8(p, len, &b);
+	s = sirt_utf8_sanitize(b.data, b.len);
+	sirt_buf_release(&b);
+	return s;
+}
+
+/* Map a declared charset to a name iconv knows, or NULL if it should be
+ * guessed (absent, ASCII, UTF-8, malformed). */
+static const char *charset_for_iconv(const char *cs, char *tmp, size_t tmpsz)
+{
+	static const struct { const char *from, *to; } alias[] = {
+		{ "ks_c_5601-1987", "CP949" },
+		{ "ks_c_5601", "CP949" },
+		{ "gb2312", "GB18030" },
+		{ "gbk", "GB18030" },
+		{ "x-gbk", "GB18030" },
+		{ "iso-8859-8-i", "ISO-8859-8" },
+		{ "unicode-1-1-utf-7", "UTF-7" },
+		{ "x-sjis", "SHIFT_JIS" },
+		{ "x-euc-jp", "EUC-JP" },
+		{ "latin1", "ISO-8859-1" },
+		{ "iso-8859-1", "WINDOWS-1252" }, /* what senders mean */
+		{ "us-ascii", NULL }, { "ascii", NULL }, { "utf-8", NULL },
+		{ "utf8", NULL }, { "x-unknown", NULL }, { "unknown", NULL },
+		{ "default", NULL }, { "unknown-8bit", NULL },
+	};
+	size_t i, n;
+
+	if (!cs)
+		return NULL;
+	while (*cs == ' ' || *cs == '\t' || *cs == '"' || *cs == '\'')
+		cs++;
+	for (n = 0; cs[n] && cs[n] != '"' && cs[n] != '\'' && cs[n] != ' ' &&
+	     cs[n] != ';'; n++) {
+		char c = cs[n];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		      c == '.' || c == ':' || c == '+' || c == '(' || c == ')'))
+			return NULL;
+	}
+	if (n == 0 || n >= tmpsz)
+		return NULL;
+	memcpy(tmp, cs, n);
+	tmp[n] = '\0';
+	msg_lower(tmp);
+	for (i = 0; i < sizeof(alias) / sizeof(alias[0]); i++)
+		if (strcmp(tmp, alias[i].from) == 0)
+			return alias[i].to;
+	return tmp;
+}
+
+/* Convert with iconv into b.  strict: fail (-1) on the first byte that
+ * does not convert; otherwise such bytes become U+FFFD. */
+static int iconv_to(iconv_t cd, const char *in, size_t len, struct sirt_buf *b,
+		    int strict)
+{
+	char *ip = (char *)in, *op;
+	size_t il = len, ol, r;
+	char out[4096];
+
+	iconv(cd, NULL, NULL, NULL, NULL);
+	for (;;) {
+		op = out;
+		ol = sizeof(out);
+		r = iconv(cd, il ? &ip : NULL, &il, &op, &ol);
+		sirt_buf_add(b, out, (size_t)(op - out));
+		if (r != (size_t)-1) {
+			if (!il) {
+				/* flush the shift state */
+				op = out;
+				ol = sizeof(out);
+				iconv(cd, NULL, NULL, &op, &ol);
+				sirt_buf_add(b, out, (size_t)(op - out));
+				return 0;
+			}
+			continue;
+		}
+		if (errno == E2BIG)
+			continue;
+		if (strict)
+			return -1;
+		/* EILSEQ or EINVAL (truncated sequence at the end) */
+		sirt_buf_adds(b, "\xef\xbf\xbd");
+		ip++;
+		il--;
+		if (!il)
+			return 0;
+	}
+}
+
+char *msg_to_utf8(const char *cs, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	const char *name;
+	char tmp[48];
+	iconv_t cd;
+	struct sirt_buf b;
+	char *s;
+
+	name = charset_for_iconv(cs, tmp, sizeof(tmp));
+	if (!name)
+		return guess_to_utf8(p, len);
+	cd = iconv_open("UTF-8", name);
+	if (cd == (iconv_t)-1)
+		return guess_to_utf8(p, len);
+	sirt_buf_init(&b);
+	if (iconv_to(cd, data, len, &b, 1) < 0) {
+		/* The declared charset does not fit.  UTF-8 in disguise is
+		 * common; otherwise keep what converts. */
+		sirt_buf_reset(&b);
+		if (sirt_utf8_valid(data, len) && has_utf8_multibyte(p, len)) {
+			iconv_close(cd);
+			sirt_buf_release(&b);
+			return sirt_utf8_sanitize(data, len);
+		}
+		iconv_to(cd, data, len, &b, 0);
+	}
+	iconv_close(cd);
+	s = sirt_utf8_sanitize(b.data, b.len);
+	sirt_buf_release(&b);
+	return s;
+}
+
+char *msg_decode_header(const char *value, size_t len)
+{
+	struct sirt_buf u;
+	char *dec = NULL, *res;
+	size_t i, idx = 0, start;
+
+	/* unfold: drop CR LF before whitespace, other bare CR/LF too */
+	sirt_buf_init(&u);
+	for (i = 0; i < len; i++) {
+		if (value[i] == '\r' || value[i] == '\n')
+			continue;
+		sirt_buf_addc(&u, value[i] == '\t' ? ' ' : value[i]);
+	}
+	/* trim */
+	start = 0;
+	while (start < u.len && u.data[start] == ' ')
+		start++;
+	while (u.len > start && u.data[u.len - 1] == ' ')
+		u.data[--u.len] = '\0';
+	if (!sirt_utf8_valid(u.data + start, u.len - start)) {
+		/* 8-bit junk: read it as UTF-8 or windows-1252 (encoded
+		 * words are ASCII and survive either way) */
+		char *g = guess_to_utf8((unsigned char *)u.data + start,
+					u.len - start);
+
+		sirt_buf_reset(&u);
+		sirt_buf_adds(&u, g);
+		free(g);
+		start = 0;
+	}
+	if (u.len - start <= MAX_DECODE_HEADER && strstr(u.data + start, "=?") &&
+	    mailmime_encoded_phrase_parse("utf-8", u.data + start, u.len - start,
+					  &idx, "utf-8", &dec) ==
+	    MAILIMF_NO_ERROR && dec) {
+		res = sirt_utf8_sanitize(dec, strlen(dec));
+		free(dec);
+	} else {
+		if (dec)
+			free(dec);
+		res = sirt_utf8_sanitize(u.data + start, u.len - start);
+	}
+	sirt_buf_release(&u);
+	return res;
+}
+
+/* ---- URLs ---- */
+
+static int is_url_char(unsigned char c)
+{
+	if (c <= ' ' || c == 0x7f)
+		return 0;
+	return !strchr("<>\"'`{}|\\^", c);
+}
+
+static int is_word_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' ||
+	       c == '/' || c == '@';
+}
+
+/* Length of the URL prefix at s, or 0. */
+static size_t url_prefix(const char *s)
+{
+	static const char *const pre[] = { "https://", "http://", "ftp://",
+		"hxxps://", "hxxp://", "www." };
+	size_t i, n;
+
+	for (i = 0; i < sizeof(pre) / sizeof(pre[0]); i++) {
+		n = strlen(pre[i]);
+		if (strncasecmp(s, pre[i], n) == 0)
+			return n;
+	}
+	return 0;
+}
+
+void msg_find_urls(const char *text, struct sirt_buf *urls)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t i = 0, n, pl, end;
+	int paren;
+
+	while (p[i]) {
+		if ((p[i] | 0x20) != 'h' && (p[i] | 0x20) != 'f' &&
+		    (p[i] | 0x20) != 'w') {
+			i++;
+			continue;
+		}
+		if ((i > 0 && is_word_char(p[i - 1])) || !(pl = url_prefix(text + i))) {
+			i++;
+			continue;
+		}
+		n = pl;
+		paren = 0;
+		while (p[i + n] && is_url_char(p[i + n]) && n < MAX_URL_LEN) {
+			/* U+FFFD ends a URL */
+			if (p[i + n] == 0xef && p[i + n + 1] == 0xbf &&
+			    p[i + n + 2] == 0xbd)
+				break;
+			if (p[i + n] == '(')
+				paren++;
+			else if (p[i + n] == ')' && --paren < 0)
+				break;
+			n++;
+		}
+		end = n;
+		while (end > pl && strchr(".,;:!?)]}*", p[i + end - 1]) &&
+		       !(p[i + end - 1] == ')' && paren > 0))
+			end--;
+		if (end > pl + 1 && n < MAX_URL_LEN) {
+			sirt_buf_add(urls, text + i, end);
+			sirt_buf_addc(urls, '\0');
+		}
+		i += n ? n : 1;
+		while (p[i] && is_url_char(p[i]))
+			i++;
+	}
+}
+
+/* ---- HTML ---- */
+
+char *msg_html_meta_charset(const char *html, size_t len)
+{
+	size_t lim = len < 4096 ? len : 4096, i, n;
+	const char *v;
+
+	for (i = 0; i + 8 < lim; i++) {
+		if (strncasecmp(html + i, "charset=", 8) != 0)
+			continue;
+		v = html + i + 8;
+		while (v < html + lim && (*v == '"' || *v == '\'' || *v == ' '))
+			v++;
+		for (n = 0; v + n < html + lim && n < 40 &&
+		     (((v[n] | 0x20) >= 'a' && (v[n] | 0x20) <= 'z') ||
+		      (v[n] >= '0' && v[n] <= '9') || v[n] == '-' ||
+		      v[n] == '_' || v[n] == '.' || v[n] == ':'); n++)
+			;
+		if (n)
+			return msg_lower(sirt_xstrndup(v, n));
+	}
+	return NULL;
+}
+
+static int name_in(const char *name, const char *const *list)
+{
+	for (; *list; list++)
+		if (strcasecmp(name, *list) == 0)
+			return 1;
+	return 0;
+}
+
+static const char *const html_skip[] = { "script", "style", "head", "title",
+	"template", "object", "applet", "svg", "math", NULL };
+static const char *const html_block[] = { "p", "div", "br", "li", "ul", "ol",
+	"tr", "table", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre",
+	"hr", "section", "article", "header", "footer", "nav", "aside", "dd",
+	"dt", "dl", "form", "fieldset", "address", "center", "main", "figure",
+	"figcaption", "tbody", "thead", "tfoot", "caption", "body", "html",
+	"option", "details", "summary", "legend", NULL };
+
+struct html_out {
+	struct sirt_buf *b;
+	struct sirt_buf *urls;
+	int pre;
+};
+
+static void html_newline(struct html_out *o)
+{
+	size_t nl = 0;
+
+	/* drop trailing spaces, allow at most one blank line */
+	while (o->b->len && o->b->data[o->b->len - 1] == ' ')
+		o->b->data[--o->b->len] = '\0';
+	while (nl < o->b->len && o->b->data[o->b->len - 1 - nl] == '\n')
+		nl++;
+	if (o->b->len == 0 || nl >= 2)
+		return;
+	sirt_buf_addc(o->b, '\n');
+}
+
+static void html_text(struct html_out *o, const char *s)
+{
+	char last;
+
+	if (o->pre) {
+		sirt_buf_adds(o->b, s);
+		return;
+	}
+	for (; *s; s++) {
+		if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' ||
+		    *s == '\f') {
+			last = o->b->len ? o->b->data[o->b->len - 1] : '\n';
+			if (last != ' ' && last != '\n')
+				sirt_buf_addc(o->b, ' ');
+			continue;
+		}
+		sirt_buf_addc(o->b, *s);
+	}
+}
+
+static void html_href(struct html_out *o, const char *href)
+{
+	size_t n;
+
+	while (*href == ' ' || *href == '\t' || *href == '\n' || *href == '\r')
+		href++;
+	if (!url_prefix(href))
+		return;
+	n = strlen(href);
+	while (n && (href[n - 1] == ' ' || href[n - 1] == '\n' ||
+		     href[n - 1] == '\r' || href[n - 1] == '\t'))
+		n--;
+	if (n > MAX_URL_LEN || memchr(href, '\n', n))
+		return;
+	sirt_buf_add(o->urls, href, n);
+	sirt_buf_addc(o->urls, '\0');
+}
+
+/* Entering node n; returns 1 to descend into its children. */
+static int html_enter(struct html_out *o, xmlNode *n)
+{
+	const char *name;
+	xmlChar *href;
+
+	if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
+		if (n->content)
+			html_text(o, (const char *)n->content);
+		return 0;
+	}
+	if (n->type != XML_ELEMENT_NODE || !n->name)
+		return n->type == XML_DOCUMENT_NODE ||
+		       n->type == XML_HTML_DOCUMENT_NODE;
+	name = (const char *)n->name;
+	if (name_in(name, html_skip))
+		return 0;
+	if (strcasecmp(name, "a") == 0 || strcasecmp(name, "area") == 0) {
+		href = xmlGetProp(n, (const xmlChar *)"href");
+		if (href) {
+			html_href(o, (const char *)href);
+			xmlFree(href);
+		}
+	}
+	if (strcasecmp(name, "td") == 0 || strcasecmp(name, "th") == 0)
+		html_text(o, " ");
+	if (name_in(name, html_block))
+		html_newline(o);
+	if (strcasecmp(name, "pre") == 0)
+		o->pre++;
+	return 1;
+}
+
+static void html_leave(struct html_out *o, xmlNode *n)
+{
+	if (n->type != XML_ELEMENT_NODE || !n->name)
+		return;
+	if (name_in((const char *)n->name, html_skip))
+		return;
+	if (strcasecmp((const char *)n->name, "pre") == 0 && o->pre > 0)
+		o->pre--;
+	if (name_in((const char *)n->name, html_block))
+		html_newline(o);
+}
+
+char *msg_html_to_text(const char *html, size_t len, struct sirt_buf *urls)
+{
+	struct sirt_buf b;
+	struct html_out o;
+	htmlDocPtr doc;
+	xmlNode *n;
+	char *s;
+
+	sirt_buf_init(&b);
+	o.b = &b;
+	o.urls = urls;
+	o.pre = 0;
+	if (len > INT_MAX)
+		len = INT_MAX;
+	doc = htmlReadMemory(html, (int)len, NULL, "UTF-8",
+			     HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
+			     HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
+			     HTML_PARSE_COMPACT);
+	if (!doc) {
+		/* libxml2 gave up: keep the text rather than nothing */
+		return sirt_utf8_sanitize(html, len);
+	}
+	/* Iterative walk: input nesting must not cost C stack. */
+	n = doc->children;
+	while (n) {
+		if (html_enter(&o, n) && n->children) {
+			n = n->children;
+			continue;
+		}
+		html_leave(&o, n);
+		while (!n->next) {
+			n = n->parent;
+			if (!n || n == (xmlNode *)doc)
+				goto done;
+			html_leave(&o, n);
+		}
+		n = n->next;
+	}
+done:
+	xmlFreeDoc(doc);
+	while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == ' '))
+		b.data[--b.len] = '\0';
+	s = sirt_utf8_sanitize(b.data, b.len);
+	sirt_buf_release(&b);
+	return s;
+}
