@@ -64,7 +64,7 @@ int cmd_cases(int argc, char **argv, struct sirt_ctx *ctx)
 
 	memset(&f, 0, sizeof(f));
 	sirt_err_clear(&err);
-	optind = 1;
+	optind = 0;
 	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':

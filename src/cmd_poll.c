@@ -82,7 +82,7 @@ int cmd_poll(int argc, char **argv, struct sirt_ctx *ctx)
 	int once = 0, opt, rc = EX_OK, stored = 0, matched = 0;
 	size_t i;
 
-	optind = 1;
+	optind = 0;
 	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'o': once = 1; break;

@@ -40,7 +40,7 @@ int cmd_set(int argc, char **argv, struct sirt_ctx *ctx)
 	int opt, rc, nchanges = 0;
 
 	sirt_err_clear(&err);
-	optind = 1;
+	optind = 0;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's': state = optarg; nchanges++; break;

@@ -254,7 +254,7 @@ int cmd_show(int argc, char **argv, struct sirt_ctx *ctx)
 
 	memset(&c, 0, sizeof(c));
 	sirt_err_clear(&err);
-	optind = 1;
+	optind = 0;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'r': raw = 1; break;

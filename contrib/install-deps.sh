@@ -1,0 +1,27 @@
+#!/bin/sh
+# Install what sirt needs to build, test and benchmark on Debian 12 /
+# Ubuntu (run as root).  Used by the README's quick start and by CI.
+set -eu
+PKGS="build-essential pkg-config git ca-certificates
+ libetpan-dev libgpgme-dev gnupg libpcre2-dev libsqlite3-dev
+ libcurl4-gnutls-dev libgnutls28-dev libjansson-dev libinih-dev libxml2-dev
+ libcmocka-dev libvectorscan-dev
+ clang libclang-rt-14-dev valgrind sqlite3 pcre2-utils python3 openssl
+ dovecot-imapd dovecot-core isync"
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: run as root (apt-get)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+missing=$(for p in $PKGS; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+	grep -q "install ok installed" || echo "$p"; done)
+if [ -n "$missing" ]; then
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing
+fi
+# Debian starts Dovecot on install; the tests run their own instances.
+if command -v systemctl >/dev/null 2>&1; then
+	systemctl disable --now dovecot >/dev/null 2>&1 || true
+fi
+echo "install-deps: all packages present"
