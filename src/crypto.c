@@ -91,7 +91,7 @@ static gpgme_error_t passphrase_cb(void *hook, const char *uid_hint,
 	n = strlen(c->passphrase);
 	if (gpgme_io_writen(fd, c->passphrase, n) < 0 ||
 	    gpgme_io_writen(fd, "\n", 1) < 0)
-		return gpg_error_from_syserror();
+		return gpgme_error_from_errno(errno);
 	return 0;
 }
 
