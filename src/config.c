@@ -20,6 +20,7 @@ struct sirt_config *sirt_config_default(void)
 
 	c->var_dir = sirt_xstrdup("./var");
 	c->store_path = sirt_xstrdup("./var/sirt.db");
+	c->store_busy_timeout = 15;
 	c->rules_dir = sirt_xstrdup("./rules");
 	c->tracker_type = sirt_xstrdup("local");
 	c->tracker_dir = sirt_xstrdup("./var/issues");
@@ -247,7 +248,11 @@ static int handler(void *user, const char *section, const char *key,
 	}
 	if (!strcmp(section, "store")) {
 		if (!strcmp(key, "path")) set_str(&c->store_path, val);
-		else BAD("unknown key '%s' in [store]", key);
+		else if (!strcmp(key, "busy_timeout")) {
+			if (sirt_parse_long(val, 0, 3600, &v) < 0)
+				BAD("busy_timeout must be 0-3600 seconds, not '%s'", val);
+			c->store_busy_timeout = (int)v;
+		} else BAD("unknown key '%s' in [store]", key);
 	} else if (!strcmp(section, "crypto")) {
 		if (!strcmp(key, "gnupg_home")) set_str(&c->gnupg_home, val);
 		else if (!strcmp(key, "passphrase_file")) set_str(&c->passphrase_file, val);

@@ -23,7 +23,8 @@ int sirt_ctx_store(struct sirt_ctx *ctx, struct sirt_err *err)
 	free(dir);
 	if (rc < 0)
 		return -1;
-	return sirt_store_open(ctx->cfg->store_path, &ctx->store, err);
+	return sirt_store_open(ctx->cfg->store_path, ctx->cfg->store_busy_timeout,
+			       &ctx->store, err);
 }
 
 int sirt_ctx_rules(struct sirt_ctx *ctx, struct sirt_err *err)

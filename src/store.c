@@ -227,8 +227,8 @@ fail:
 	return -1;
 }
 
-int sirt_store_open(const char *path, struct sirt_store **store_r,
-		    struct sirt_err *err)
+int sirt_store_open(const char *path, int busy_timeout_s,
+		    struct sirt_store **store_r, struct sirt_err *err)
 {
 	struct sirt_store *s;
 	int fd, rc;
@@ -249,7 +249,7 @@ int sirt_store_open(const char *path, struct sirt_store **store_r,
 		db_fail(s, rc, "cannot open", err);
 		goto fail;
 	}
-	sqlite3_busy_timeout(s->db, 15000);
+	sqlite3_busy_timeout(s->db, busy_timeout_s * 1000);
 	if (exec(s, "PRAGMA journal_mode = WAL", err) < 0 ||
 	    exec(s, "PRAGMA synchronous = FULL", err) < 0 ||
 	    exec(s, "PRAGMA foreign_keys = ON", err) < 0 ||

@@ -42,6 +42,7 @@ struct sirt_source_conf {
 struct sirt_config {
 	char *file;               /* where it was read from, or NULL */
 	char *store_path;         /* [store] path */
+	int store_busy_timeout;   /* [store] busy_timeout, seconds (default 15) */
 	char *var_dir;            /* directory holding the defaults (./var) */
 
 	struct sirt_source_conf *sources;

@@ -19,8 +19,10 @@
 
 struct sirt_store;
 
-int sirt_store_open(const char *path, struct sirt_store **store_r,
-		    struct sirt_err *err);
+/* Open (create 0600, migrate) the database at path.  A writer waits up
+ * to busy_timeout_s seconds for a lock before failing temporarily. */
+int sirt_store_open(const char *path, int busy_timeout_s,
+		    struct sirt_store **store_r, struct sirt_err *err);
 void sirt_store_close(struct sirt_store **store);
 
 int sirt_store_begin(struct sirt_store *s, struct sirt_err *err);
