@@ -24,6 +24,7 @@ static const struct command commands[] = {
 	{ "cases",  cmd_cases,  "[--severity Pn] [--state S]", "list cases" },
 	{ "show",   cmd_show,   "REF [--raw]", "show a case, its messages and timeline" },
 	{ "set",    cmd_set,    "REF (--state S | --tag T | --untag T | --severity Pn) [--note TEXT]", "change a case (audited)" },
+	{ "keys",   cmd_keys,   "import REF", "import the public keys attached to a case (never trusted)" },
 	{ NULL, NULL, NULL, NULL }
 };
 
