@@ -130,6 +130,10 @@ static int mbox_next(struct sirt_source *src, struct sirt_source_msg *sm,
 	struct sirt_buf b;
 
 	sirt_source_msg_release(sm);
+	/* Blank lines between messages (or before the first) are format. */
+	while (m->map && m->pos < m->size &&
+	       (m->map[m->pos] == '\n' || m->map[m->pos] == '\r'))
+		m->pos++;
 	if (!m->map || m->pos >= m->size)
 		return 0;
 	start = m->pos;

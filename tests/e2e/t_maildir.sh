@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Maildir source: new/ -> cur/:2,S only after commit; unseen cur/ too;
+# nothing twice; the embedded default mailbox is ./var/mail.
+source "$(dirname "$0")/lib.sh"
+cd "$T"
+sirt init >/dev/null || fail "init"
+for d in var/mail/new var/mail/cur var/mail/tmp var/issues; do
+	[ -d "$d" ] || fail "init did not create $d"
+done
+sirt init >/dev/null || fail "init is not idempotent"
+
+mk() { # name subject msgid
+	printf 'From: Rep <rep@example.org>\nTo: security@example.com\nSubject: %s\nMessage-ID: <%s>\nDate: Fri, 20 Nov 2026 10:00:00 +0000\n\nbody of %s\n' "$2" "$3" "$3"
+}
+mk a "first" a@x > var/mail/new/1000.A.host
+mk b "second" b@x > var/mail/new/1001.B.host
+mk c "unseen in cur" c@x > 'var/mail/cur/1002.C.host:2,F'
+mk d "already seen" d@x > 'var/mail/cur/1003.D.host:2,S'
+
+out=$(sirt poll --once) || fail "poll failed: $out"
+contains "$out" "3 new messages stored"
+[ -z "$(ls var/mail/new)" ] || fail "new/ not emptied: $(ls var/mail/new)"
+[ -f 'var/mail/cur/1000.A.host:2,S' ] || fail "1000.A not moved to cur/ with S: $(ls var/mail/cur)"
+[ -f 'var/mail/cur/1002.C.host:2,FS' ] || fail "cur/ flags not extended in order: $(ls var/mail/cur)"
+[ -f 'var/mail/cur/1003.D.host:2,S' ] || fail "a seen message was touched"
+n=$(sirt --json cases | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+[ "$n" = 3 ] || fail "expected 3 cases, got $n"
+
+# The same message delivered again is stored once.
+mk a "first" a@x > var/mail/new/2000.A2.host
+out=$(sirt poll --once) || fail "second poll failed"
+contains "$out" "0 new messages stored"
+[ -f 'var/mail/cur/2000.A2.host:2,S' ] || fail "duplicate not acknowledged"
+
+# A missing maildir is a configuration error naming the path.
+cat > bad.conf <<CONF
+[source broken]
+type = maildir
+path = $T/nowhere
+CONF
+out=$(sirt -c bad.conf poll --once 2>&1); rc=$?
+[ "$rc" = 78 ] || fail "missing maildir: exit $rc, expected 78: $out"
+contains "$out" "nowhere"
+
+# Unknown configuration keys are refused with file:line.
+printf '[source x]\ntype = maildir\npath = /tmp\ncolour = blue\n' > typo.conf
+out=$(sirt -c typo.conf cases 2>&1); rc=$?
+[ "$rc" = 78 ] || fail "typo.conf: exit $rc"
+contains "$out" "typo.conf:4"
+contains "$out" "colour"
+printf '[source x]\ntype = imap\nhost = h\nuser = u\npassword = hunter2\n' > pw.conf
+out=$(sirt -c pw.conf cases 2>&1) && fail "a password in the config was accepted"
+lacks "$out" "hunter2"
+exit 0
