@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "sirt/rules.h"
 #include "sirt/sirt.h"
 #include "sirt/store.h"
 #include "sirt/triage.h"
@@ -27,10 +28,23 @@ int sirt_ctx_store(struct sirt_ctx *ctx, struct sirt_err *err)
 			       &ctx->store, err);
 }
 
+/* The rules from [rules] dir (default ./rules) and local_dir; a missing
+ * rules directory means no rules (triage says "untriaged"); a broken
+ * rule file is an error naming FILE:LINE:COL. */
 int sirt_ctx_rules(struct sirt_ctx *ctx, struct sirt_err *err)
 {
-	(void)ctx;
-	(void)err;
+	const char *dir = ctx->cfg && ctx->cfg->rules_dir ? ctx->cfg->rules_dir : "./rules";
+
+	if (ctx->rules)
+		return 0;
+	if (sirt_rules_load(dir, ctx->cfg ? ctx->cfg->rules_local_dir : NULL, &ctx->rules,
+			    err) < 0) {
+		if (err && err->cls == SIRT_E_NOTFOUND) {
+			sirt_err_clear(err);
+			return 0;
+		}
+		return -1;
+	}
 	return 0;
 }
 
@@ -44,5 +58,6 @@ int sirt_ctx_crypto(struct sirt_ctx *ctx, struct sirt_err *err)
 void sirt_ctx_release(struct sirt_ctx *ctx)
 {
 	sirt_store_close(&ctx->store);
+	sirt_rules_free(&ctx->rules);
 	sirt_config_free(&ctx->cfg);
 }

@@ -25,6 +25,8 @@ static const struct command commands[] = {
 	{ "show",   cmd_show,   "REF [--raw]", "show a case, its messages and timeline" },
 	{ "set",    cmd_set,    "REF (--state S | --tag T | --untag T | --severity Pn) [--note TEXT]", "change a case (audited)" },
 	{ "keys",   cmd_keys,   "import REF", "import the public keys attached to a case (never trusted)" },
+	{ "triage", cmd_triage, "[--explain] [--json] FILE...", "dry run: the verdict on message files, nothing stored" },
+	{ "rules",  cmd_rules,  "check [DIR]", "compile the rule files and report errors and warnings" },
 	{ NULL, NULL, NULL, NULL }
 };
 

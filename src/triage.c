@@ -1,8 +1,12 @@
-/* triage.c - verdicts: severity names, JSON, and running the rules. */
+/* triage.c - verdicts: severity names, JSON, running the rules and
+ * turning their hits into a severity, category, tags and reasons. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <jansson.h>
+#include "sirt/buf.h"
+#include "sirt/cvss.h"
+#include "sirt/rules.h"
 #include "sirt/triage.h"
 #include "sirt/util.h"
 
@@ -31,7 +35,12 @@ void sirt_verdict_release(struct sirt_verdict *v)
 		free(v->hits[i].field);
 		free(v->hits[i].match);
 		free(v->hits[i].describe);
+		free(v->hits[i].tags);
+		free(v->hits[i].expr);
 	}
+	for (i = 0; i < v->nnotes; i++)
+		free(v->notes[i]);
+	free(v->notes);
 	free(v->hits);
 	free(v->category);
 	free(v->cvss_vector);
@@ -64,12 +73,26 @@ char *sirt_verdict_to_json(const struct sirt_verdict *v)
 		json_object_set_new(h, "match", jstr(v->hits[i].match));
 		json_object_set_new(h, "describe", jstr(v->hits[i].describe));
 		json_object_set_new(h, "score", json_real(v->hits[i].score));
+		if (v->hits[i].floor)
+			json_object_set_new(h, "floor", json_string(sirt_severity_name(v->hits[i].floor)));
+		if (v->hits[i].cap)
+			json_object_set_new(h, "cap", json_string(sirt_severity_name(v->hits[i].cap)));
+		if (v->hits[i].tags)
+			json_object_set_new(h, "tags", json_string(v->hits[i].tags));
+		if (v->hits[i].expr)
+			json_object_set_new(h, "expr", json_string(v->hits[i].expr));
 		json_array_append_new(hits, h);
 	}
 	json_object_set_new(o, "hits", hits);
 	json_object_set_new(o, "cvss", v->cvss >= 0 ? json_real(v->cvss) : json_null());
 	json_object_set_new(o, "cvss_vector", jstr(v->cvss_vector));
 	json_object_set_new(o, "reason", jstr(v->reason));
+	if (v->nnotes) {
+		json_t *notes = json_array();
+		for (i = 0; i < v->nnotes; i++)
+			json_array_append_new(notes, json_string(v->notes[i]));
+		json_object_set_new(o, "notes", notes);
+	}
 	s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(o);
 	if (!s)
@@ -77,17 +100,275 @@ char *sirt_verdict_to_json(const struct sirt_verdict *v)
 	return s;
 }
 
-/* Without rules every message is P3 "untriaged" (a human looks). */
+static void add_note(struct sirt_verdict *v, const char *note)
+{
+	v->notes = sirt_xrealloc(v->notes, (v->nnotes + 1) * sizeof(char *));
+	v->notes[v->nnotes++] = sirt_xstrdup(note);
+}
+
+static void add_tag(struct sirt_verdict *v, const char *t)
+{
+	size_t i;
+
+	for (i = 0; i < v->ntags; i++)
+		if (strcmp(v->tags[i], t) == 0)
+			return;
+	v->tags = sirt_xrealloc(v->tags, (v->ntags + 1) * sizeof(char *));
+	v->tags[v->ntags++] = sirt_xstrdup(t);
+}
+
+static int cmp_tag(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Copy the rules' hits into the verdict (owned strings). */
+static void copy_hits(struct sirt_verdict *v, const struct sirt_rule_result *res)
+{
+	size_t i, j;
+
+	v->hits = sirt_xcalloc(res->nhits + 1, sizeof(*v->hits));
+	for (i = 0; i < res->nhits; i++) {
+		const struct sirt_rule_hit *h = &res->hits[i];
+		struct sirt_hit *o = &v->hits[v->nhits++];
+		o->rule = sirt_xstrdup(h->rule);
+		o->field = sirt_xstrdup(h->field);
+		o->match = sirt_xstrdup(h->match);
+		o->describe = sirt_xstrdup(h->describe);
+		o->score = h->score;
+		o->floor = h->floor;
+		o->cap = h->cap;
+		o->expr = sirt_xstrdup(h->expr);
+		if (h->ntags) {
+			struct sirt_buf b = SIRT_BUF_INIT;
+			sirt_buf_init(&b);
+			for (j = 0; j < h->ntags; j++) {
+				sirt_buf_addf(&b, "%s%s", j ? " " : "", h->tags[j]);
+				add_tag(v, h->tags[j]);
+			}
+			o->tags = sirt_buf_detach(&b, NULL);
+		}
+	}
+}
+
+/* The severity, category and reason from the hits (see triage.h). */
+static void decide(struct sirt_verdict *v, const struct sirt_rules *rules,
+		   const struct sirt_rule_result *res, int unparsed)
+{
+	const struct sirt_rule_hit *floor_hit = NULL, *cap_hit = NULL, *top = NULL, *cat = NULL;
+	enum sirt_severity sev, floor = SIRT_SEV_NONE;
+	struct sirt_buf why = SIRT_BUF_INIT;
+	double t2 = sirt_rules_threshold(rules, SIRT_SEV_P2);
+	double t3 = sirt_rules_threshold(rules, SIRT_SEV_P3);
+	size_t i;
+
+	sirt_buf_init(&why);
+	for (i = 0; i < res->nhits; i++) {
+		const struct sirt_rule_hit *h = &res->hits[i];
+		if (h->floor && (!floor_hit || h->floor < floor_hit->floor ||
+				 (h->floor == floor_hit->floor && !floor_hit->category && h->category)))
+			floor_hit = h;
+		/* the strictest cap (lowest severity) wins among caps */
+		if (h->cap && (!cap_hit || h->cap > cap_hit->cap))
+			cap_hit = h;
+		if (h->category && (!top || h->score > top->score))
+			top = h;
+	}
+	if (floor_hit)
+		floor = floor_hit->floor;
+
+	/* score */
+	if (res->score >= t2)
+		sev = SIRT_SEV_P2;
+	else if (res->score >= t3)
+		sev = SIRT_SEV_P3;
+	else if (res->nhits > 0)
+		sev = SIRT_SEV_P4;
+	else
+		sev = sirt_rules_default(rules);
+	if (res->nhits == 0)
+		sirt_buf_addf(&why, "%s: no rule fired (default)", sirt_severity_name(sev));
+	else
+		sirt_buf_addf(&why, "%s: score %.1f (P2 from %.1f, P3 from %.1f)",
+			      sirt_severity_name(sev), res->score, t2, t3);
+	cat = top;
+
+	/* floors */
+	if (floor && floor < sev) {
+		sev = floor;
+		sirt_buf_reset(&why);
+		sirt_buf_addf(&why, "%s: floor from %s", sirt_severity_name(sev), floor_hit->rule);
+		if (floor_hit->describe)
+			sirt_buf_addf(&why, " (%s)", floor_hit->describe);
+		cat = floor_hit->category ? floor_hit : top;
+	}
+	if (unparsed && sev > SIRT_SEV_P3) {
+		sev = SIRT_SEV_P3;
+		sirt_buf_reset(&why);
+		sirt_buf_adds(&why, "P3: unparsed message, needs a human");
+		cat = NULL;
+	}
+
+	/* caps: never over a P1/P2 floor */
+	if (cap_hit && sev < cap_hit->cap) {
+		if (floor && floor <= SIRT_SEV_P2) {
+			sirt_buf_addf(&why, "; cap %s from %s not applied (a %s floor wins)",
+				      sirt_severity_name(cap_hit->cap), cap_hit->rule,
+				      sirt_severity_name(floor));
+		} else {
+			sirt_buf_reset(&why);
+			sirt_buf_addf(&why, "%s: capped by %s", sirt_severity_name(cap_hit->cap),
+				      cap_hit->rule);
+			if (cap_hit->describe)
+				sirt_buf_addf(&why, " (%s)", cap_hit->describe);
+			sev = cap_hit->cap;
+			cat = cap_hit->category ? cap_hit : cat;
+		}
+	}
+	v->severity = sev;
+	if (cat && cat->category)
+		v->category = sirt_xstrdup(cat->category);
+	else if (unparsed)
+		v->category = sirt_xstrdup("unparsed");
+	else if (res->nhits == 0)
+		v->category = sirt_xstrdup("untriaged");
+	else
+		v->category = sirt_xstrdup("other");
+	v->reason = sirt_buf_detach(&why, NULL);
+}
+
 int sirt_triage(const struct sirt_rules *rules, const struct sirt_msg *msg,
 		struct sirt_verdict *v, struct sirt_err *err)
 {
-	(void)rules;
+	struct sirt_rule_result res;
+	struct sirt_rule_facts facts;
+	char *note = NULL;
+	int rc = 0;
+
 	memset(v, 0, sizeof(*v));
+	memset(&res, 0, sizeof(res));
 	v->cvss = -1;
-	v->severity = SIRT_SEV_P3;
-	v->category = sirt_xstrdup("untriaged");
-	v->reason = sirt_xstrdup(msg && msg->unparsed ? "unparsed: needs a human" :
-				 "untriaged");
-	(void)err;
-	return 0;
+	if (msg) {
+		double sc;
+		char *vec = NULL;
+		struct sirt_buf text = SIRT_BUF_INIT;
+
+		sirt_buf_init(&text);
+		sirt_buf_adds(&text, msg->subject ? msg->subject : "");
+		sirt_buf_addc(&text, '\n');
+		sirt_buf_adds(&text, msg->body ? msg->body : "");
+		if (sirt_cvss_find(text.data, &vec, &sc, &note) == 1) {
+			v->cvss = sc;
+			v->cvss_vector = vec;
+		}
+		if (note)
+			add_note(v, note);
+		free(note);
+		sirt_buf_release(&text);
+	}
+	if (!rules || !msg) {
+		v->severity = SIRT_SEV_P3;
+		v->category = sirt_xstrdup(msg && msg->unparsed ? "unparsed" : "untriaged");
+		v->reason = sirt_xstrdup(msg && msg->unparsed ? "unparsed: needs a human" :
+					 "untriaged");
+		if (msg && msg->unparsed)
+			add_tag(v, "unparsed");
+		return 0;
+	}
+	facts.cvss = v->cvss;
+	if (sirt_rules_eval(rules, msg, &facts, &res, err) < 0) {
+		v->severity = SIRT_SEV_P3;
+		v->category = sirt_xstrdup("untriaged");
+		v->reason = sirt_xstrdup(err ? err->msg : "rules failed");
+		rc = -1;
+		goto out;
+	}
+	copy_hits(v, &res);
+	v->score = res.score;
+	if (msg->unparsed) {
+		add_tag(v, "unparsed");
+		if (msg->unparsed_reason) {
+			struct sirt_buf b = SIRT_BUF_INIT;
+			sirt_buf_init(&b);
+			sirt_buf_addf(&b, "unparsed: %s", msg->unparsed_reason);
+			add_note(v, b.data);
+			sirt_buf_release(&b);
+		}
+	}
+	if (res.nlimit) {
+		struct sirt_buf b = SIRT_BUF_INIT;
+		sirt_buf_init(&b);
+		sirt_buf_addf(&b, "%zu pattern(s) hit a PCRE2 limit and counted as no match",
+			      res.nlimit);
+		add_note(v, b.data);
+		sirt_buf_release(&b);
+	}
+	decide(v, rules, &res, msg->unparsed);
+	if (v->ntags > 1)
+		qsort(v->tags, v->ntags, sizeof(char *), cmp_tag);
+out:
+	sirt_rule_result_release(&res);
+	return rc;
+}
+
+/* One fired rule in words. */
+static void explain_hit(struct sirt_buf *b, const struct sirt_hit *h)
+{
+	int first = 1;
+
+	sirt_buf_addf(b, "- %s", h->rule);
+	sirt_buf_adds(b, " (");
+	if (h->floor) {
+		sirt_buf_addf(b, "at least %s", sirt_severity_name(h->floor));
+		first = 0;
+	}
+	if (h->cap) {
+		sirt_buf_addf(b, "%sat most %s", first ? "" : ", ", sirt_severity_name(h->cap));
+		first = 0;
+	}
+	if (h->score != 0 || first) {
+		sirt_buf_addf(b, "%sscore %+.1f", first ? "" : ", ", h->score);
+		first = 0;
+	}
+	if (h->tags)
+		sirt_buf_addf(b, ", tags: %s", h->tags);
+	sirt_buf_adds(b, ")\n");
+	if (h->describe)
+		sirt_buf_addf(b, "  %s.\n", h->describe);
+	if (h->expr)
+		sirt_buf_addf(b, "  Combination of other findings: %s\n", h->expr);
+	else if (h->match)
+		sirt_buf_addf(b, "  Found in the %s: \"%s\"\n", h->field ? h->field : "message",
+			      h->match);
+}
+
+char *sirt_verdict_explain(const struct sirt_verdict *v)
+{
+	struct sirt_buf b = SIRT_BUF_INIT;
+	size_t i;
+
+	sirt_buf_init(&b);
+	sirt_buf_addf(&b, "Severity %s, category %s, score %.1f.\n",
+		      sirt_severity_name(v->severity), v->category ? v->category : "-", v->score);
+	if (v->reason)
+		sirt_buf_addf(&b, "Why: %s.\n", v->reason);
+	if (v->ntags) {
+		sirt_buf_adds(&b, "Tags:");
+		for (i = 0; i < v->ntags; i++)
+			sirt_buf_addf(&b, " %s", v->tags[i]);
+		sirt_buf_addc(&b, '\n');
+	}
+	if (v->cvss >= 0)
+		sirt_buf_addf(&b, "CVSS: %.1f (%s) from %s\n", v->cvss, sirt_cvss_rating(v->cvss),
+			      v->cvss_vector ? v->cvss_vector : "?");
+	for (i = 0; i < v->nnotes; i++)
+		sirt_buf_addf(&b, "Note: %s\n", v->notes[i]);
+	if (v->nhits) {
+		sirt_buf_adds(&b, "Findings:\n");
+		for (i = 0; i < v->nhits; i++)
+			explain_hit(&b, &v->hits[i]);
+	} else {
+		sirt_buf_adds(&b, "No rule matched.\n");
+	}
+	return sirt_buf_detach(&b, NULL);
 }

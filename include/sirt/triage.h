@@ -27,6 +27,11 @@ struct sirt_hit {
 	char *match;     /* bounded excerpt of the matched text, UTF-8, or NULL */
 	char *describe;  /* the rule's describe text, or NULL */
 	double score;    /* the rule's score contribution */
+	/* Added for explanations (may be zero/NULL in verdicts read back): */
+	enum sirt_severity floor;  /* the rule's severity floor, or NONE */
+	enum sirt_severity cap;    /* the rule's cap, or NONE */
+	char *tags;                /* the rule's tags, space separated, or NULL */
+	char *expr;                /* a meta rule's expression, or NULL */
 };
 
 struct sirt_verdict {
@@ -40,6 +45,10 @@ struct sirt_verdict {
 	double cvss;           /* base score, < 0 if no vector */
 	char *cvss_vector;     /* the vector scored, or NULL */
 	char *reason;          /* one line for humans ("untriaged", "P1 floor from ...") */
+	/* Added: remarks that are not hits, e.g. a malformed CVSS vector
+	 * ignored, a pattern that hit a PCRE2 limit. */
+	char **notes;
+	size_t nnotes;
 };
 
 /* Run the rules over msg.  rules may be NULL: the verdict is then P3,
@@ -59,5 +68,21 @@ enum sirt_severity sirt_severity_parse(const char *s);
  *  "hits":[{"rule","field","match","describe","score"}],
  *  "cvss":null|N,"cvss_vector":..,"reason":..} */
 char *sirt_verdict_to_json(const struct sirt_verdict *v);
+
+/* How the verdict is decided (documented in sirt-rules(5)):
+ *  1. every fired rule's floor: the verdict is at least the highest one;
+ *  2. without a floor, the score: >= threshold P2 (default 10) is P2,
+ *     >= threshold P3 (default 4) is P3, a lower score with some rule
+ *     fired is P4, nothing fired is the set's default (P3);
+ *  3. a cap lowers the verdict to at most the cap's severity unless a
+ *     P1 or P2 floor fired (a floor of P1/P2 always wins over a cap);
+ *  4. an unparsed message is at least P3 and tagged "unparsed".
+ * The category is that of the rule that decided (cap, else highest
+ * floor, else highest score).
+ *
+ * The verdict in words a SIRT member can paste into a ticket: the
+ * severity line, the reason, tags, CVSS, and one paragraph per fired
+ * rule (caller frees). */
+char *sirt_verdict_explain(const struct sirt_verdict *v);
 
 #endif

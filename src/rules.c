@@ -1,0 +1,2088 @@
+/* rules.c - the triage rule language: parser, PCRE2 compile, checks,
+ * Vectorscan prefilter and evaluation over a parsed message.
+ *
+ * See include/sirt/rules.h for the statements and contrib/man/sirt-rules.5
+ * for the full grammar and semantics.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <math.h>
+#include <pcre2.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#ifdef SIRT_HAVE_HYPERSCAN
+#include <hs/hs.h>
+#endif
+#include "sirt/buf.h"
+#include "sirt/log.h"
+#include "sirt/rules.h"
+#include "sirt/util.h"
+
+/* Limits: no rule file or message can make the engine slow or huge. */
+#define RULES_MAX_FILE     (4u << 20)   /* bytes per rule file */
+#define RULES_MAX_RULES    20000
+#define RULES_MAX_NAME     64
+#define EXPR_MAX_DEPTH     64
+#define SCAN_MAX           (1u << 20)   /* bytes of one field value scanned */
+#define MATCH_LIMIT        200000u      /* pcre2 match() calls per match */
+#define DEPTH_LIMIT        5000u        /* backtracking depth */
+#define HEAP_LIMIT         (16u * 1024) /* KiB */
+#define EXCERPT_MAX        120          /* bytes of matched text kept */
+
+enum fkind {
+	FK_SUBJECT, FK_FROM, FK_TO, FK_HEADER, FK_BODY, FK_BODY_UNQUOTED,
+	FK_RAWBODY, FK_URI, FK_ATTNAME, FK_ATTTYPE, FK_SIGNED, FK_ENCRYPTED,
+	FK_SIGNATURE, FK_SIGNER, FK_SIGNER_TRUSTED
+};
+
+static const char *const fkind_names[] = {
+	"subject", "from", "to", "header", "body", "body-unquoted",
+	"rawbody", "uri", "attachment-name", "attachment-type", "signed",
+	"encrypted", "signature", "signer", "signer-trusted"
+};
+#define FK_COUNT (sizeof(fkind_names) / sizeof(fkind_names[0]))
+
+/* Numeric facts usable in metas. */
+enum fact {
+	FACT_CVSS, FACT_ATTACHMENTS, FACT_URLS, FACT_PARTS, FACT_SIZE,
+	FACT_SCORE, FACT_SIGNED, FACT_ENCRYPTED, FACT_TRUSTED, FACT_UNPARSED,
+	FACT_COUNT
+};
+static const char *const fact_names[FACT_COUNT] = {
+	"cvss", "attachments", "urls", "parts", "size", "score", "signed",
+	"encrypted", "trusted", "unparsed"
+};
+
+enum node_kind {
+	N_NUM, N_RULE, N_UNKNOWN, N_FACT, N_HITS, N_NOT, N_AND, N_OR, N_ADD,
+	N_LT, N_LE, N_GT, N_GE, N_EQ, N_NE
+};
+
+struct node {
+	enum node_kind kind;
+	double num;             /* N_NUM */
+	int idx;                /* N_RULE rule index, N_FACT fact */
+	char *name;             /* N_RULE/N_UNKNOWN name, N_HITS glob */
+	int *list;              /* N_HITS: rule indices */
+	size_t nlist;
+	int col;                /* for messages */
+	struct node *a, *b;
+};
+
+struct rule {
+	char *name;
+	const char *file;       /* borrowed from set->files */
+	int line;
+	int local;              /* defined in the local directory */
+	int is_meta;
+	int slot;               /* match: field slot */
+	char *pattern;          /* match: as written between the slashes */
+	uint32_t pflags;        /* match: PCRE2 compile options from flags */
+	char flagstr[8];
+	pcre2_code *re;
+	struct node *expr;      /* meta */
+	char *expr_text;
+	double score;
+	enum sirt_severity floor, cap;
+	char **tags;
+	size_t ntags;
+	char *describe;
+	int disabled;
+	int used;               /* referenced by a meta */
+	int prefiltered;        /* covered by a Vectorscan database */
+	const char *category;   /* borrowed from tags */
+};
+
+struct slot {
+	enum fkind kind;
+	char *header;           /* FK_HEADER: name */
+	char *label;            /* "body", "header:From" */
+	int *rules;             /* match rules on this slot */
+	size_t nrules;
+	int *always;            /* rules the prefilter cannot cover */
+	size_t nalways;
+#ifdef SIRT_HAVE_HYPERSCAN
+	hs_database_t *db;
+	unsigned *db_ids;       /* hyperscan id -> rule index */
+#endif
+};
+
+/* Mutable per-set evaluation state (one message at a time). */
+struct scratch {
+	pcre2_match_data *md;
+	pcre2_match_context *mctx;
+	pcre2_jit_stack *jit;
+#ifdef SIRT_HAVE_HYPERSCAN
+	hs_scratch_t *hs;
+#endif
+	unsigned char *cand;    /* per rule: candidate from the prefilter */
+	signed char *state;     /* per rule: -1 unknown, 0 no, 1 fired, 2 busy */
+	size_t *mstart, *mend;  /* per rule: match offsets */
+	int *mval;              /* per rule: which value matched */
+	int *mslot;
+};
+
+struct sirt_rules {
+	struct rule *rules;
+	size_t nrules, cap;
+	struct slot *slots;
+	size_t nslots;
+	char **files;           /* file names (for rule->file) */
+	size_t nfiles;
+	char **warnings;
+	size_t nwarnings;
+	char **categories;
+	size_t ncategories;
+	double threshold[5];    /* [2] = P2, [3] = P3 */
+	enum sirt_severity dflt;
+	int use_prefilter;
+	size_t nprefiltered;
+	struct scratch sc;
+};
+
+/* ---- small helpers ------------------------------------------------ */
+
+static void warnf(struct sirt_rules *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Append a formatted warning to the set (owned by the set). */
+static void warnf(struct sirt_rules *r, const char *fmt, ...)
+{
+	struct sirt_buf b = SIRT_BUF_INIT;
+	va_list ap;
+
+	sirt_buf_init(&b);
+	va_start(ap, fmt);
+	sirt_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	r->warnings = sirt_xrealloc(r->warnings, (r->nwarnings + 1) * sizeof(char *));
+	r->warnings[r->nwarnings++] = sirt_buf_detach(&b, NULL);
+}
+
+static int valid_name(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > RULES_MAX_NAME || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+		return 0;
+	for (i = 1; i < n; i++)
+		if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+static int find_rule(const struct sirt_rules *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->nrules; i++)
+		if (strcmp(r->rules[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int find_fact(const char *name)
+{
+	int i;
+
+	for (i = 0; i < FACT_COUNT; i++)
+		if (strcmp(fact_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+static void node_free(struct node *n)
+{
+	if (!n)
+		return;
+	node_free(n->a);
+	node_free(n->b);
+	free(n->name);
+	free(n->list);
+	free(n);
+}
+
+static void rule_release(struct rule *ru)
+{
+	size_t i;
+
+	free(ru->name);
+	free(ru->pattern);
+	if (ru->re)
+		pcre2_code_free(ru->re);
+	node_free(ru->expr);
+	free(ru->expr_text);
+	for (i = 0; i < ru->ntags; i++)
+		free(ru->tags[i]);
+	free(ru->tags);
+	free(ru->describe);
+}
+
+void sirt_rules_free(struct sirt_rules **rp)
+{
+	struct sirt_rules *r = rp ? *rp : NULL;
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->nrules; i++)
+		rule_release(&r->rules[i]);
+	free(r->rules);
+	for (i = 0; i < r->nslots; i++) {
+		free(r->slots[i].header);
+		free(r->slots[i].label);
+		free(r->slots[i].rules);
+		free(r->slots[i].always);
+#ifdef SIRT_HAVE_HYPERSCAN
+		if (r->slots[i].db)
+			hs_free_database(r->slots[i].db);
+		free(r->slots[i].db_ids);
+#endif
+	}
+	free(r->slots);
+	for (i = 0; i < r->nfiles; i++)
+		free(r->files[i]);
+	free(r->files);
+	for (i = 0; i < r->nwarnings; i++)
+		free(r->warnings[i]);
+	free(r->warnings);
+	for (i = 0; i < r->ncategories; i++)
+		free(r->categories[i]);
+	free(r->categories);
+	if (r->sc.md)
+		pcre2_match_data_free(r->sc.md);
+	if (r->sc.mctx)
+		pcre2_match_context_free(r->sc.mctx);
+	if (r->sc.jit)
+		pcre2_jit_stack_free(r->sc.jit);
+#ifdef SIRT_HAVE_HYPERSCAN
+	if (r->sc.hs)
+		hs_free_scratch(r->sc.hs);
+#endif
+	free(r->sc.cand);
+	free(r->sc.state);
+	free(r->sc.mstart);
+	free(r->sc.mend);
+	free(r->sc.mval);
+	free(r->sc.mslot);
+	free(r);
+	*rp = NULL;
+}
+
+/* ---- lexing one line ---------------------------------------------- */
+
+struct lex {
+	const char *file;
+	int line;
+	const char *s;          /* the line (NUL-terminated copy) */
+	size_t pos;
+};
+
+static int lex_err(const struct lex *lx, size_t pos, struct sirt_err *err,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Fill err with "FILE:LINE:COL: message" (column 1-based, in bytes). */
+static int lex_err(const struct lex *lx, size_t pos, struct sirt_err *err,
+		   const char *fmt, ...)
+{
+	struct sirt_buf b = SIRT_BUF_INIT;
+	va_list ap;
+
+	sirt_buf_init(&b);
+	sirt_buf_addf(&b, "%s:%d:%zu: ", lx->file, lx->line, pos + 1);
+	va_start(ap, fmt);
+	sirt_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	sirt_err_set(err, SIRT_E_BADMSG, "%s", b.data);
+	sirt_buf_release(&b);
+	return -1;
+}
+
+static void lex_skip(struct lex *lx)
+{
+	while (lx->s[lx->pos] == ' ' || lx->s[lx->pos] == '\t')
+		lx->pos++;
+}
+
+/* Next whitespace-separated word: start offset in *start, length returned
+ * (0 at end of line). */
+static size_t lex_word(struct lex *lx, size_t *start)
+{
+	size_t n = 0;
+
+	lex_skip(lx);
+	*start = lx->pos;
+	while (lx->s[lx->pos] && lx->s[lx->pos] != ' ' && lx->s[lx->pos] != '\t') {
+		lx->pos++;
+		n++;
+	}
+	return n;
+}
+
+static int lex_end(struct lex *lx, struct sirt_err *err)
+{
+	lex_skip(lx);
+	if (lx->s[lx->pos] && lx->s[lx->pos] != '#')
+		return lex_err(lx, lx->pos, err, "unexpected text '%.40s'", lx->s + lx->pos);
+	return 0;
+}
+
+static int parse_sev(const char *s, size_t n, enum sirt_severity *s_r, int allow_none)
+{
+	char tmp[8];
+
+	if (allow_none && n == 4 && strncasecmp(s, "none", 4) == 0) {
+		*s_r = SIRT_SEV_NONE;
+		return 0;
+	}
+	if (n >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, s, n);
+	tmp[n] = 0;
+	*s_r = sirt_severity_parse(tmp);
+	return *s_r == SIRT_SEV_NONE ? -1 : 0;
+}
+
+static int parse_num(const char *s, size_t n, double *v_r)
+{
+	char tmp[32], *end;
+	double v;
+
+	if (n == 0 || n >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, s, n);
+	tmp[n] = 0;
+	errno = 0;
+	v = strtod(tmp, &end);
+	if (errno || *end || !isfinite(v) || fabs(v) > 1e6)
+		return -1;
+	*v_r = v;
+	return 0;
+}
+
+/* ---- meta expressions --------------------------------------------- */
+
+struct eparse {
+	struct lex *lx;
+	struct sirt_rules *r;
+	struct sirt_err *err;
+	int depth;
+};
+
+static struct node *mknode(enum node_kind k, int col)
+{
+	struct node *n = sirt_xcalloc(1, sizeof(*n));
+
+	n->kind = k;
+	n->col = col;
+	return n;
+}
+
+static struct node *ep_or(struct eparse *ep);
+
+static int ep_peek(struct eparse *ep, const char *tok)
+{
+	lex_skip(ep->lx);
+	return strncmp(ep->lx->s + ep->lx->pos, tok, strlen(tok)) == 0;
+}
+
+/* primary := NUMBER | NAME | hits(GLOB) | '(' or ')' */
+static struct node *ep_primary(struct eparse *ep)
+{
+	struct lex *lx = ep->lx;
+	const char *s;
+	size_t start, n;
+	struct node *nd;
+
+	lex_skip(lx);
+	start = lx->pos;
+	s = lx->s + start;
+	if (*s == '(') {
+		if (++ep->depth > EXPR_MAX_DEPTH) {
+			lex_err(lx, start, ep->err, "expression nested too deeply");
+			return NULL;
+		}
+		lx->pos++;
+		nd = ep_or(ep);
+		if (!nd)
+			return NULL;
+		if (!ep_peek(ep, ")")) {
+			node_free(nd);
+			lex_err(lx, lx->pos, ep->err, "expected ')'");
+			return NULL;
+		}
+		lx->pos++;
+		ep->depth--;
+		return nd;
+	}
+	if (isdigit((unsigned char)*s) || (*s == '.' && isdigit((unsigned char)s[1]))) {
+		double v;
+		n = 0;
+		while (isdigit((unsigned char)s[n]) || s[n] == '.')
+			n++;
+		if (parse_num(s, n, &v) < 0) {
+			lex_err(lx, start, ep->err, "bad number '%.*s'", (int)n, s);
+			return NULL;
+		}
+		lx->pos += n;
+		nd = mknode(N_NUM, (int)start);
+		nd->num = v;
+		return nd;
+	}
+	n = 0;
+	while (isalnum((unsigned char)s[n]) || s[n] == '_')
+		n++;
+	if (n == 0) {
+		if (s[0])
+			lex_err(lx, start, ep->err, "unexpected '%c' in expression", s[0]);
+		else
+			lex_err(lx, start, ep->err, "expression ends too early");
+		return NULL;
+	}
+	if (n == 4 && strncmp(s, "hits", 4) == 0 && s[4] == '(') {
+		size_t g = 5, gs;
+		while (s[g] == ' ')
+			g++;
+		gs = g;
+		while (isalnum((unsigned char)s[g]) || s[g] == '_' || s[g] == '*' ||
+		       s[g] == '?' || s[g] == '[' || s[g] == ']' || s[g] == '-')
+			g++;
+		if (g == gs) {
+			lex_err(lx, start + g, ep->err, "hits() needs a rule name pattern");
+			return NULL;
+		}
+		nd = mknode(N_HITS, (int)start);
+		nd->name = sirt_xstrndup(s + gs, g - gs);
+		while (s[g] == ' ')
+			g++;
+		if (s[g] != ')') {
+			node_free(nd);
+			lex_err(lx, start + g, ep->err, "expected ')' after hits(%.*s",
+				(int)(g - gs), s + gs);
+			return NULL;
+		}
+		lx->pos += g + 1;
+		return nd;
+	}
+	if (!valid_name(s, n)) {
+		lex_err(lx, start, ep->err, "bad name '%.*s'", (int)n, s);
+		return NULL;
+	}
+	nd = mknode(N_UNKNOWN, (int)start);  /* resolved after loading */
+	nd->name = sirt_xstrndup(s, n);
+	lx->pos += n;
+	return nd;
+}
+
+/* sum := primary ('+' primary)* */
+static struct node *ep_sum(struct eparse *ep)
+{
+	struct node *a = ep_primary(ep), *b, *n;
+
+	while (a && ep_peek(ep, "+")) {
+		int col = (int)ep->lx->pos;
+		ep->lx->pos++;
+		b = ep_primary(ep);
+		if (!b) {
+			node_free(a);
+			return NULL;
+		}
+		n = mknode(N_ADD, col);
+		n->a = a;
+		n->b = b;
+		a = n;
+	}
+	return a;
+}
+
+/* cmp := sum (OP sum)? */
+static struct node *ep_cmp(struct eparse *ep)
+{
+	static const struct { const char *op; enum node_kind k; } ops[] = {
+		{ "<=", N_LE }, { ">=", N_GE }, { "==", N_EQ }, { "!=", N_NE },
+		{ "<", N_LT }, { ">", N_GT }
+	};
+	struct node *a = ep_sum(ep), *b, *n;
+	size_t i;
+
+	if (!a)
+		return NULL;
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		if (!ep_peek(ep, ops[i].op))
+			continue;
+		n = mknode(ops[i].k, (int)ep->lx->pos);
+		ep->lx->pos += strlen(ops[i].op);
+		b = ep_sum(ep);
+		if (!b) {
+			node_free(a);
+			free(n);
+			return NULL;
+		}
+		n->a = a;
+		n->b = b;
+		return n;
+	}
+	return a;
+}
+
+/* not := '!' not | cmp */
+static struct node *ep_not(struct eparse *ep)
+{
+	struct node *n, *a;
+
+	if (ep_peek(ep, "!") && !ep_peek(ep, "!=")) {
+		int col = (int)ep->lx->pos;
+		if (++ep->depth > EXPR_MAX_DEPTH) {
+			lex_err(ep->lx, (size_t)col, ep->err, "expression nested too deeply");
+			return NULL;
+		}
+		ep->lx->pos++;
+		a = ep_not(ep);
+		ep->depth--;
+		if (!a)
+			return NULL;
+		n = mknode(N_NOT, col);
+		n->a = a;
+		return n;
+	}
+	return ep_cmp(ep);
+}
+
+static struct node *ep_and(struct eparse *ep)
+{
+	struct node *a = ep_not(ep), *b, *n;
+
+	while (a && ep_peek(ep, "&&")) {
+		int col = (int)ep->lx->pos;
+		ep->lx->pos += 2;
+		b = ep_not(ep);
+		if (!b) {
+			node_free(a);
+			return NULL;
+		}
+		n = mknode(N_AND, col);
+		n->a = a;
+		n->b = b;
+		a = n;
+	}
+	return a;
+}
+
+static struct node *ep_or(struct eparse *ep)
+{
+	struct node *a = ep_and(ep), *b, *n;
+
+	while (a && ep_peek(ep, "||")) {
+		int col = (int)ep->lx->pos;
+		ep->lx->pos += 2;
+		b = ep_and(ep);
+		if (!b) {
+			node_free(a);
+			return NULL;
+		}
+		n = mknode(N_OR, col);
+		n->a = a;
+		n->b = b;
+		a = n;
+	}
+	return a;
+}
+
+/* ---- statements --------------------------------------------------- */
+
+/* A new rule slot named name (duplicates handled by the caller). */
+static struct rule *add_rule(struct sirt_rules *r, const char *name, size_t n,
+			     const struct lex *lx, int local)
+{
+	struct rule *ru;
+
+	if (r->nrules == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 64;
+		r->rules = sirt_xrealloc(r->rules, r->cap * sizeof(*r->rules));
+	}
+	ru = &r->rules[r->nrules++];
+	memset(ru, 0, sizeof(*ru));
+	ru->name = sirt_xstrndup(name, n);
+	ru->file = lx->file;
+	ru->line = lx->line;
+	ru->local = local;
+	ru->slot = -1;
+	return ru;
+}
+
+static int slot_for(struct sirt_rules *r, enum fkind k, const char *hdr)
+{
+	size_t i;
+	struct slot *s;
+
+	for (i = 0; i < r->nslots; i++)
+		if (r->slots[i].kind == k &&
+		    (k != FK_HEADER || strcasecmp(r->slots[i].header, hdr) == 0))
+			return (int)i;
+	r->slots = sirt_xrealloc(r->slots, (r->nslots + 1) * sizeof(*r->slots));
+	s = &r->slots[r->nslots];
+	memset(s, 0, sizeof(*s));
+	s->kind = k;
+	if (k == FK_HEADER) {
+		struct sirt_buf b = SIRT_BUF_INIT;
+		sirt_buf_init(&b);
+		sirt_buf_addf(&b, "header:%s", hdr);
+		s->header = sirt_xstrdup(hdr);
+		s->label = sirt_buf_detach(&b, NULL);
+	} else {
+		s->label = sirt_xstrdup(fkind_names[k]);
+	}
+	return (int)r->nslots++;
+}
+
+/* Handle a definition of a name that already exists: a later definition
+ * replaces the earlier one (site overrides); within the same directory
+ * that is probably a mistake and is warned about. */
+static void redefine(struct sirt_rules *r, int idx, const struct lex *lx, int local)
+{
+	struct rule *old = &r->rules[idx];
+
+	if (old->local == local)
+		warnf(r, "%s:%d: duplicate rule name %s (first defined at %s:%d); the later definition wins",
+		      lx->file, lx->line, old->name, old->file, old->line);
+	/* Keep effects set so far, replace the definition. */
+	free(old->pattern);
+	old->pattern = NULL;
+	if (old->re)
+		pcre2_code_free(old->re);
+	old->re = NULL;
+	node_free(old->expr);
+	old->expr = NULL;
+	free(old->expr_text);
+	old->expr_text = NULL;
+	old->file = lx->file;
+	old->line = lx->line;
+	old->local = local;
+	old->disabled = 0;
+}
+
+/* rule NAME FIELD /PATTERN/FLAGS */
+static int st_rule(struct sirt_rules *r, struct lex *lx, int local, struct sirt_err *err)
+{
+	size_t ns, nn, fs, fn, ps, i;
+	const char *s = lx->s;
+	enum fkind k = FK_COUNT;
+	char hdr[128] = "";
+	struct rule *ru;
+	int idx, errcode;
+	uint32_t opts = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_UCP;
+	PCRE2_SIZE erroff;
+	struct sirt_buf pat = SIRT_BUF_INIT;
+	char flagstr[8] = "";
+	size_t nflags = 0;
+
+	nn = lex_word(lx, &ns);
+	if (!valid_name(s + ns, nn))
+		return lex_err(lx, ns, err, "bad or missing rule name '%.*s'", (int)nn, s + ns);
+	fn = lex_word(lx, &fs);
+	if (fn == 0)
+		return lex_err(lx, fs, err, "rule %.*s needs a field and a pattern", (int)nn, s + ns);
+	for (i = 0; i < FK_COUNT; i++)
+		if (i != FK_HEADER && strlen(fkind_names[i]) == fn &&
+		    strncmp(fkind_names[i], s + fs, fn) == 0)
+			k = (enum fkind)i;
+	if (k == FK_COUNT && fn > 7 && strncmp(s + fs, "header:", 7) == 0) {
+		size_t j;
+		if (fn - 7 >= sizeof(hdr))
+			return lex_err(lx, fs + 7, err, "header name too long");
+		for (j = fs + 7; j < fs + fn; j++)
+			if ((unsigned char)s[j] <= ' ' || (unsigned char)s[j] >= 127 || s[j] == ':')
+				return lex_err(lx, j, err, "bad header name");
+		memcpy(hdr, s + fs + 7, fn - 7);
+		hdr[fn - 7] = 0;
+		k = FK_HEADER;
+	}
+	if (k == FK_COUNT)
+		return lex_err(lx, fs, err, "unknown field '%.*s' (one of subject, from, to, "
+			       "header:NAME, body, body-unquoted, rawbody, uri, attachment-name, "
+			       "attachment-type, signed, encrypted, signature, signer, signer-trusted)",
+			       (int)fn, s + fs);
+	lex_skip(lx);
+	ps = lx->pos;
+	if (s[ps] != '/')
+		return lex_err(lx, ps, err, "expected /PATTERN/FLAGS");
+	sirt_buf_init(&pat);
+	for (i = ps + 1; s[i] && s[i] != '/'; i++) {
+		if (s[i] == '\\' && s[i + 1]) {
+			/* \/ is a literal slash; keep other escapes for PCRE2 */
+			if (s[i + 1] != '/')
+				sirt_buf_addc(&pat, '\\');
+			sirt_buf_addc(&pat, s[i + 1]);
+			i++;
+			continue;
+		}
+		sirt_buf_addc(&pat, s[i]);
+	}
+	if (s[i] != '/') {
+		sirt_buf_release(&pat);
+		return lex_err(lx, ps, err, "pattern has no closing '/'");
+	}
+	for (i++; s[i] && s[i] != ' ' && s[i] != '\t'; i++) {
+		switch (s[i]) {
+		case 'i': opts |= PCRE2_CASELESS; break;
+		case 'm': opts |= PCRE2_MULTILINE; break;
+		case 's': opts |= PCRE2_DOTALL; break;
+		case 'x': opts |= PCRE2_EXTENDED; break;
+		default:
+			sirt_buf_release(&pat);
+			return lex_err(lx, i, err, "unknown pattern flag '%c' (use i, m, s, x)", s[i]);
+		}
+		if (!strchr(flagstr, s[i]) && nflags < sizeof(flagstr) - 1) {
+			flagstr[nflags++] = s[i];
+			flagstr[nflags] = 0;
+		}
+	}
+	lx->pos = i;
+	if (lex_end(lx, err) < 0) {
+		sirt_buf_release(&pat);
+		return -1;
+	}
+
+	{
+		char *name = sirt_xstrndup(s + ns, nn);
+		idx = find_rule(r, name);
+		free(name);
+	}
+	if (idx >= 0) {
+		redefine(r, idx, lx, local);
+		ru = &r->rules[idx];
+	} else {
+		if (r->nrules >= RULES_MAX_RULES) {
+			sirt_buf_release(&pat);
+			return lex_err(lx, ns, err, "too many rules");
+		}
+		ru = add_rule(r, s + ns, nn, lx, local);
+	}
+	ru->is_meta = 0;
+	ru->pflags = opts;
+	memcpy(ru->flagstr, flagstr, sizeof(flagstr));
+	ru->slot = slot_for(r, k, hdr);
+	ru->pattern = sirt_buf_detach(&pat, NULL);
+	ru->re = pcre2_compile((PCRE2_SPTR)ru->pattern, PCRE2_ZERO_TERMINATED, opts,
+			       &errcode, &erroff, NULL);
+	if (!ru->re) {
+		PCRE2_UCHAR msg[256];
+		size_t col;
+		pcre2_get_error_message(errcode, msg, sizeof(msg));
+		/* erroff counts pattern bytes; escapes removed from \/ shift it
+		 * slightly, which is fine for pointing a human at the spot. */
+		col = ps + 1 + erroff;
+		return lex_err(lx, col, err, "rule %s: bad pattern: %s", ru->name, (char *)msg);
+	}
+	/* JIT when possible; the interpreter is the fallback. */
+	(void)pcre2_jit_compile(ru->re, PCRE2_JIT_COMPLETE);
+	return 0;
+}
+
+/* meta NAME EXPRESSION */
+static int st_meta(struct sirt_rules *r, struct lex *lx, int local, struct sirt_err *err)
+{
+	size_t ns, nn, es;
+	struct eparse ep = { lx, r, err, 0 };
+	struct node *e;
+	struct rule *ru;
+	int idx;
+	char *name;
+
+	nn = lex_word(lx, &ns);
+	if (!valid_name(lx->s + ns, nn))
+		return lex_err(lx, ns, err, "bad or missing rule name '%.*s'", (int)nn, lx->s + ns);
+	lex_skip(lx);
+	es = lx->pos;
+	if (!lx->s[es])
+		return lex_err(lx, es, err, "meta needs an expression");
+	e = ep_or(&ep);
+	if (!e)
+		return -1;
+	if (lex_end(lx, err) < 0) {
+		node_free(e);
+		return -1;
+	}
+	name = sirt_xstrndup(lx->s + ns, nn);
+	idx = find_rule(r, name);
+	free(name);
+	if (idx >= 0) {
+		redefine(r, idx, lx, local);
+		ru = &r->rules[idx];
+	} else {
+		if (r->nrules >= RULES_MAX_RULES) {
+			node_free(e);
+			return lex_err(lx, ns, err, "too many rules");
+		}
+		ru = add_rule(r, lx->s + ns, nn, lx, local);
+	}
+	ru->is_meta = 1;
+	ru->slot = -1;
+	ru->expr = e;
+	{
+		size_t end = strlen(lx->s);
+		const char *hash = strchr(lx->s + es, '#');
+		if (hash)
+			end = (size_t)(hash - lx->s);
+		while (end > es && (lx->s[end - 1] == ' ' || lx->s[end - 1] == '\t'))
+			end--;
+		ru->expr_text = sirt_xstrndup(lx->s + es, end - es);
+	}
+	return 0;
+}
+
+/* Effects name a rule defined anywhere (before or after); they are kept
+ * as pending statements and applied after all files are read. */
+struct pending {
+	char *kw;
+	char *name;
+	char *arg;
+	const char *file;
+	int line;
+	size_t col;             /* of the argument */
+	int local;
+};
+
+struct pend_list {
+	struct pending *p;
+	size_t n;
+};
+
+static void pend_add(struct pend_list *pl, const char *kw, const char *name, size_t nn,
+		     const char *arg, const struct lex *lx, size_t col, int local)
+{
+	struct pending *p;
+
+	pl->p = sirt_xrealloc(pl->p, (pl->n + 1) * sizeof(*pl->p));
+	p = &pl->p[pl->n++];
+	p->kw = sirt_xstrdup(kw);
+	p->name = sirt_xstrndup(name, nn);
+	p->arg = sirt_xstrdup(arg);
+	p->file = lx->file;
+	p->line = lx->line;
+	p->col = col;
+	p->local = local;
+}
+
+static void pend_release(struct pend_list *pl)
+{
+	size_t i;
+
+	for (i = 0; i < pl->n; i++) {
+		free(pl->p[i].kw);
+		free(pl->p[i].name);
+		free(pl->p[i].arg);
+	}
+	free(pl->p);
+	pl->p = NULL;
+	pl->n = 0;
+}
+
+/* The rest of the line without a trailing comment or blanks. */
+static char *rest_of_line(struct lex *lx, int keep_hash)
+{
+	size_t end, st;
+
+	lex_skip(lx);
+	st = lx->pos;
+	end = strlen(lx->s);
+	if (!keep_hash) {
+		const char *h = strchr(lx->s + st, '#');
+		if (h)
+			end = (size_t)(h - lx->s);
+	}
+	while (end > st && (lx->s[end - 1] == ' ' || lx->s[end - 1] == '\t'))
+		end--;
+	lx->pos = strlen(lx->s);
+	return sirt_xstrndup(lx->s + st, end - st);
+}
+
+/* score/severity/cap/tag/describe/disable NAME ARGS: syntax-check now,
+ * apply later. */
+static int st_effect(struct sirt_rules *r, struct lex *lx, const char *kw, int local,
+		     struct pend_list *pl, struct sirt_err *err)
+{
+	size_t ns, nn, as, an;
+	char *arg;
+	double v;
+	enum sirt_severity sv;
+
+	(void)r;
+	nn = lex_word(lx, &ns);
+	if (!valid_name(lx->s + ns, nn))
+	{
+		if (nn)
+			return lex_err(lx, ns, err, "bad rule name '%.*s'", (int)nn, lx->s + ns);
+		return lex_err(lx, ns, err, "%s needs a rule name", kw);
+	}
+	lex_skip(lx);
+	as = lx->pos;
+	if (strcmp(kw, "disable") == 0) {
+		if (lex_end(lx, err) < 0)
+			return -1;
+		pend_add(pl, kw, lx->s + ns, nn, "", lx, as, local);
+		return 0;
+	}
+	arg = rest_of_line(lx, strcmp(kw, "describe") == 0);
+	an = strlen(arg);
+	if (an == 0) {
+		free(arg);
+		return lex_err(lx, as, err, "%s %.*s needs a value", kw, (int)nn, lx->s + ns);
+	}
+	if (strcmp(kw, "score") == 0 && parse_num(arg, an, &v) < 0) {
+		free(arg);
+		return lex_err(lx, as, err, "bad score (a number such as 2.5 or -1)");
+	}
+	if ((strcmp(kw, "severity") == 0 || strcmp(kw, "cap") == 0) &&
+	    parse_sev(arg, an, &sv, 1) < 0) {
+		free(arg);
+		return lex_err(lx, as, err, "bad severity (P1, P2, P3, P4 or none)");
+	}
+	if (strcmp(kw, "tag") == 0) {
+		size_t i;
+		for (i = 0; i < an; i++) {
+			unsigned char c = (unsigned char)arg[i];
+			if (!(isalnum(c) || c == '-' || c == '_' || c == ':' || c == '.' || c == ' ' || c == '\t')) {
+				free(arg);
+				return lex_err(lx, as + i, err, "bad character in tag");
+			}
+		}
+	}
+	pend_add(pl, kw, lx->s + ns, nn, arg, lx, as, local);
+	free(arg);
+	return 0;
+}
+
+/* Global settings: category TAG..., threshold P2|P3 N, default Pn. */
+static int st_setting(struct sirt_rules *r, struct lex *lx, const char *kw, struct sirt_err *err)
+{
+	size_t s1, n1, s2, n2;
+	enum sirt_severity sv;
+	double v;
+
+	if (strcmp(kw, "category") == 0) {
+		while ((n1 = lex_word(lx, &s1)) > 0) {
+			if (lx->s[s1] == '#')
+				break;
+			r->categories = sirt_xrealloc(r->categories,
+						      (r->ncategories + 1) * sizeof(char *));
+			r->categories[r->ncategories++] = sirt_xstrndup(lx->s + s1, n1);
+		}
+		return 0;
+	}
+	n1 = lex_word(lx, &s1);
+	if (strcmp(kw, "default") == 0) {
+		if (parse_sev(lx->s + s1, n1, &sv, 0) < 0)
+			return lex_err(lx, s1, err, "bad severity (P1..P4)");
+		r->dflt = sv;
+		return lex_end(lx, err);
+	}
+	/* threshold */
+	if (parse_sev(lx->s + s1, n1, &sv, 0) < 0 || (sv != SIRT_SEV_P2 && sv != SIRT_SEV_P3))
+		return lex_err(lx, s1, err, "threshold is for P2 or P3");
+	n2 = lex_word(lx, &s2);
+	if (parse_num(lx->s + s2, n2, &v) < 0)
+		return lex_err(lx, s2, err, "bad threshold (a number)");
+	r->threshold[sv] = v;
+	return lex_end(lx, err);
+}
+
+/* Parse one file's text into r.  name is used in messages. */
+static int parse_text(struct sirt_rules *r, const char *name, const char *text, size_t len,
+		      int local, struct pend_list *pl, struct sirt_err *err)
+{
+	struct lex lx;
+	size_t off = 0, kn, ks;
+	char *line = NULL, kw[16];
+	int lineno = 0, rc = 0;
+	const char *fname;
+
+	r->files = sirt_xrealloc(r->files, (r->nfiles + 1) * sizeof(char *));
+	r->files[r->nfiles] = sirt_xstrdup(name);
+	fname = r->files[r->nfiles++];
+	if (memchr(text, 0, len))
+		return sirt_err_set(err, SIRT_E_BADMSG, "%s: contains a NUL byte", name);
+	if (!sirt_utf8_valid(text, len))
+		return sirt_err_set(err, SIRT_E_BADMSG, "%s: not valid UTF-8", name);
+	while (off < len && rc == 0) {
+		const char *nl = memchr(text + off, '\n', len - off);
+		size_t ll = nl ? (size_t)(nl - (text + off)) : len - off;
+
+		lineno++;
+		free(line);
+		line = sirt_xstrndup(text + off, ll);
+		if (ll && line[ll - 1] == '\r')
+			line[ll - 1] = 0;
+		off += ll + (nl ? 1 : 0);
+		memset(&lx, 0, sizeof(lx));
+		lx.file = fname;
+		lx.line = lineno;
+		lx.s = line;
+		kn = lex_word(&lx, &ks);
+		if (kn == 0 || line[ks] == '#')
+			continue;
+		if (kn >= sizeof(kw)) {
+			rc = lex_err(&lx, ks, err, "unknown statement '%.*s'", (int)kn, line + ks);
+			break;
+		}
+		memcpy(kw, line + ks, kn);
+		kw[kn] = 0;
+		if (strcmp(kw, "rule") == 0)
+			rc = st_rule(r, &lx, local, err);
+		else if (strcmp(kw, "meta") == 0)
+			rc = st_meta(r, &lx, local, err);
+		else if (strcmp(kw, "score") == 0 || strcmp(kw, "severity") == 0 ||
+			 strcmp(kw, "cap") == 0 || strcmp(kw, "tag") == 0 ||
+			 strcmp(kw, "describe") == 0 || strcmp(kw, "disable") == 0)
+			rc = st_effect(r, &lx, kw, local, pl, err);
+		else if (strcmp(kw, "category") == 0 || strcmp(kw, "threshold") == 0 ||
+			 strcmp(kw, "default") == 0)
+			rc = st_setting(r, &lx, kw, err);
+		else
+			rc = lex_err(&lx, ks, err, "unknown statement '%s' (rule, meta, score, "
+				     "severity, cap, tag, describe, disable, category, threshold, default)", kw);
+	}
+	free(line);
+	return rc;
+}
+
+/* ---- linking and checks ------------------------------------------- */
+
+static void add_tag(struct rule *ru, const char *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < ru->ntags; i++)
+		if (strlen(ru->tags[i]) == n && strncmp(ru->tags[i], t, n) == 0)
+			return;
+	ru->tags = sirt_xrealloc(ru->tags, (ru->ntags + 1) * sizeof(char *));
+	ru->tags[ru->ntags++] = sirt_xstrndup(t, n);
+}
+
+static void apply_pending(struct sirt_rules *r, struct pend_list *pl)
+{
+	size_t i;
+
+	for (i = 0; i < pl->n; i++) {
+		struct pending *p = &pl->p[i];
+		int idx = find_rule(r, p->name);
+		struct rule *ru;
+
+		if (idx < 0) {
+			warnf(r, "%s:%d: %s for unknown rule %s", p->file, p->line, p->kw, p->name);
+			continue;
+		}
+		ru = &r->rules[idx];
+		if (strcmp(p->kw, "score") == 0) {
+			ru->score = strtod(p->arg, NULL);
+		} else if (strcmp(p->kw, "severity") == 0) {
+			parse_sev(p->arg, strlen(p->arg), &ru->floor, 1);
+		} else if (strcmp(p->kw, "cap") == 0) {
+			parse_sev(p->arg, strlen(p->arg), &ru->cap, 1);
+		} else if (strcmp(p->kw, "describe") == 0) {
+			free(ru->describe);
+			ru->describe = sirt_xstrdup(p->arg);
+		} else if (strcmp(p->kw, "disable") == 0) {
+			ru->disabled = 1;
+		} else if (strcmp(p->kw, "tag") == 0) {
+			const char *s = p->arg;
+			while (*s) {
+				size_t n;
+				while (*s == ' ' || *s == '\t')
+					s++;
+				n = strcspn(s, " \t");
+				if (n)
+					add_tag(ru, s, n);
+				s += n;
+			}
+		}
+	}
+}
+
+/* Resolve names in a meta expression; unknown names become warnings
+ * and evaluate false. */
+static void resolve(struct sirt_rules *r, int self, struct node *n)
+{
+	struct rule *me = &r->rules[self];
+	size_t i;
+
+	if (!n)
+		return;
+	resolve(r, self, n->a);
+	resolve(r, self, n->b);
+	if (n->kind == N_UNKNOWN) {
+		int idx = find_rule(r, n->name), f;
+		if (idx >= 0) {
+			n->kind = N_RULE;
+			n->idx = idx;
+			r->rules[idx].used = 1;
+			if (r->rules[idx].disabled)
+				warnf(r, "%s:%d: meta %s uses disabled rule %s (always false)",
+				      me->file, me->line, me->name, n->name);
+		} else if ((f = find_fact(n->name)) >= 0) {
+			n->kind = N_FACT;
+			n->idx = f;
+		} else {
+			warnf(r, "%s:%d: meta %s uses unknown rule %s (always false)",
+			      me->file, me->line, me->name, n->name);
+		}
+	} else if (n->kind == N_HITS) {
+		for (i = 0; i < r->nrules; i++) {
+			if ((int)i == self || fnmatch(n->name, r->rules[i].name, 0) != 0)
+				continue;
+			n->list = sirt_xrealloc(n->list, (n->nlist + 1) * sizeof(int));
+			n->list[n->nlist++] = (int)i;
+			r->rules[i].used = 1;
+		}
+		if (n->nlist == 0)
+			warnf(r, "%s:%d: meta %s: hits(%s) matches no rule",
+			      me->file, me->line, me->name, n->name);
+	}
+}
+
+/* Depth-first search for cycles among metas; color: 0 white, 1 grey, 2 black. */
+static int cycle_dfs(struct sirt_rules *r, int i, unsigned char *color, struct sirt_err *err);
+
+static int cycle_node(struct sirt_rules *r, const struct node *n, unsigned char *color,
+		      struct sirt_err *err)
+{
+	size_t i;
+
+	if (!n)
+		return 0;
+	if (cycle_node(r, n->a, color, err) < 0 || cycle_node(r, n->b, color, err) < 0)
+		return -1;
+	if (n->kind == N_RULE)
+		return cycle_dfs(r, n->idx, color, err);
+	if (n->kind == N_HITS)
+		for (i = 0; i < n->nlist; i++)
+			if (cycle_dfs(r, n->list[i], color, err) < 0)
+				return -1;
+	return 0;
+}
+
+static int cycle_dfs(struct sirt_rules *r, int i, unsigned char *color, struct sirt_err *err)
+{
+	struct rule *ru = &r->rules[i];
+
+	if (!ru->is_meta || color[i] == 2)
+		return 0;
+	if (color[i] == 1)
+		return sirt_err_set(err, SIRT_E_BADMSG, "%s:%d:1: meta %s depends on itself",
+				    ru->file, ru->line, ru->name);
+	color[i] = 1;
+	if (cycle_node(r, ru->expr, color, err) < 0)
+		return -1;
+	color[i] = 2;
+	return 0;
+}
+
+/* Collect the distinct rule atoms of a purely boolean expression; returns
+ * -1 if it has numbers, facts or counts (not checked). */
+static int bool_atoms(const struct node *n, int *atoms, size_t *na, size_t max)
+{
+	size_t i;
+
+	if (!n)
+		return 0;
+	switch (n->kind) {
+	case N_RULE:
+		for (i = 0; i < *na; i++)
+			if (atoms[i] == n->idx)
+				return 0;
+		if (*na >= max)
+			return -1;
+		atoms[(*na)++] = n->idx;
+		return 0;
+	case N_UNKNOWN:
+		return 0;
+	case N_NOT:
+		return bool_atoms(n->a, atoms, na, max);
+	case N_AND: case N_OR:
+		if (bool_atoms(n->a, atoms, na, max) < 0)
+			return -1;
+		return bool_atoms(n->b, atoms, na, max);
+	default:
+		return -1;
+	}
+}
+
+static int bool_eval(const struct sirt_rules *r, const struct node *n, const int *atoms,
+		     size_t na, unsigned mask)
+{
+	size_t i;
+
+	switch (n->kind) {
+	case N_RULE:
+		if (r->rules[n->idx].disabled)
+			return 0;
+		for (i = 0; i < na; i++)
+			if (atoms[i] == n->idx)
+				return (mask >> i) & 1;
+		return 0;
+	case N_UNKNOWN: return 0;
+	case N_NOT: return !bool_eval(r, n->a, atoms, na, mask);
+	case N_AND: return bool_eval(r, n->a, atoms, na, mask) && bool_eval(r, n->b, atoms, na, mask);
+	case N_OR: return bool_eval(r, n->a, atoms, na, mask) || bool_eval(r, n->b, atoms, na, mask);
+	default: return 1;
+	}
+}
+
+/* Warn about rules that can never fire or never matter. */
+static void check_rules(struct sirt_rules *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nrules; i++) {
+		struct rule *ru = &r->rules[i];
+		int sub = strncmp(ru->name, "__", 2) == 0;
+		int atoms[16];
+		size_t na = 0;
+
+		if (ru->disabled)
+			continue;
+		if (sub && !ru->used)
+			warnf(r, "%s:%d: %s is a sub-rule (__) that no meta uses: it can never matter",
+			      ru->file, ru->line, ru->name);
+		if (sub && (ru->score != 0 || ru->floor || ru->cap || ru->ntags))
+			warnf(r, "%s:%d: %s is a sub-rule (__): its effects are ignored",
+			      ru->file, ru->line, ru->name);
+		if (!sub && ru->score == 0 && !ru->floor && !ru->cap && !ru->ntags && !ru->describe && !ru->used)
+			warnf(r, "%s:%d: rule %s has no effect (no score, severity, cap, tag or describe)",
+			      ru->file, ru->line, ru->name);
+		if (ru->is_meta && bool_atoms(ru->expr, atoms, &na, 16) == 0) {
+			unsigned m, any = 0;
+			for (m = 0; m < (1u << na) && !any; m++)
+				any = (unsigned)bool_eval(r, ru->expr, atoms, na, m);
+			if (!any)
+				warnf(r, "%s:%d: meta %s can never fire (%s)",
+				      ru->file, ru->line, ru->name, ru->expr_text);
+		}
+	}
+}
+
+/* The first tag of the rule that the set declares a category. */
+static void set_categories(struct sirt_rules *r)
+{
+	size_t i, j, k;
+
+	for (i = 0; i < r->nrules; i++) {
+		struct rule *ru = &r->rules[i];
+		ru->category = NULL;
+		for (j = 0; j < ru->ntags && !ru->category; j++)
+			for (k = 0; k < r->ncategories; k++)
+				if (strcmp(ru->tags[j], r->categories[k]) == 0) {
+					ru->category = ru->tags[j];
+					break;
+				}
+	}
+}
+
+/* ---- prefilter ---------------------------------------------------- */
+
+#ifdef SIRT_HAVE_HYPERSCAN
+/* Compile one Vectorscan database per field slot in prefilter mode; a
+ * pattern Vectorscan rejects is left to PCRE2 alone (slot->always). */
+static void build_prefilter(struct sirt_rules *r)
+{
+	size_t si, i;
+
+	for (si = 0; si < r->nslots; si++) {
+		struct slot *s = &r->slots[si];
+		const char **exprs;
+		unsigned *flags, *ids;
+		char **owned;
+		size_t n = 0, j;
+		int *skip;
+
+		if (s->nrules == 0)
+			continue;
+		exprs = sirt_xcalloc(s->nrules, sizeof(char *));
+		owned = sirt_xcalloc(s->nrules, sizeof(char *));
+		flags = sirt_xcalloc(s->nrules, sizeof(unsigned));
+		ids = sirt_xcalloc(s->nrules, sizeof(unsigned));
+		skip = sirt_xcalloc(s->nrules, sizeof(int));
+		for (;;) {
+			hs_compile_error_t *ce = NULL;
+			hs_database_t *db = NULL;
+			n = 0;
+			for (i = 0; i < s->nrules; i++) {
+				struct rule *ru = &r->rules[s->rules[i]];
+				if (skip[i])
+					continue;
+				if (!owned[i]) {
+					struct sirt_buf b = SIRT_BUF_INIT;
+					sirt_buf_init(&b);
+					if (ru->pflags & PCRE2_EXTENDED)
+						sirt_buf_adds(&b, "(?x)");
+					sirt_buf_adds(&b, ru->pattern);
+					owned[i] = sirt_buf_detach(&b, NULL);
+				}
+				exprs[n] = owned[i];
+				flags[n] = HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH | HS_FLAG_UTF8 |
+					   HS_FLAG_UCP | HS_FLAG_ALLOWEMPTY;
+				if (ru->pflags & PCRE2_CASELESS)
+					flags[n] |= HS_FLAG_CASELESS;
+				if (ru->pflags & PCRE2_MULTILINE)
+					flags[n] |= HS_FLAG_MULTILINE;
+				if (ru->pflags & PCRE2_DOTALL)
+					flags[n] |= HS_FLAG_DOTALL;
+				ids[n] = (unsigned)i;
+				n++;
+			}
+			if (n == 0)
+				break;
+			if (hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL,
+					     &db, &ce) == HS_SUCCESS) {
+				s->db = db;
+				break;
+			}
+			if (ce && ce->expression >= 0 && (size_t)ce->expression < n) {
+				size_t bad = ids[ce->expression];
+				sirt_debug("rules: %s: pattern left to PCRE2 only (vectorscan: %s)",
+					   r->rules[s->rules[bad]].name, ce->message);
+				skip[bad] = 1;
+				hs_free_compile_error(ce);
+				continue;
+			}
+			sirt_debug("rules: vectorscan cannot build the %s prefilter: %s", s->label,
+				   ce ? ce->message : "?");
+			if (ce)
+				hs_free_compile_error(ce);
+			for (i = 0; i < s->nrules; i++)
+				skip[i] = 1;
+			break;
+		}
+		s->db_ids = sirt_xcalloc(s->nrules, sizeof(unsigned));
+		for (i = 0; i < s->nrules; i++) {
+			s->db_ids[i] = (unsigned)s->rules[i];
+			if (skip[i] || !s->db) {
+				s->always = sirt_xrealloc(s->always, (s->nalways + 1) * sizeof(int));
+				s->always[s->nalways++] = s->rules[i];
+			} else {
+				r->rules[s->rules[i]].prefiltered = 1;
+				r->nprefiltered++;
+			}
+		}
+		if (s->db && hs_alloc_scratch(s->db, &r->sc.hs) != HS_SUCCESS) {
+			hs_free_database(s->db);
+			s->db = NULL;
+		}
+		for (j = 0; j < s->nrules; j++)
+			free(owned[j]);
+		free(owned);
+		free(exprs);
+		free(flags);
+		free(ids);
+		free(skip);
+	}
+}
+#endif
+
+/* ---- loading ------------------------------------------------------ */
+
+static struct sirt_rules *rules_new(void)
+{
+	struct sirt_rules *r = sirt_xcalloc(1, sizeof(*r));
+
+	r->threshold[SIRT_SEV_P2] = 10;
+	r->threshold[SIRT_SEV_P3] = 4;
+	r->dflt = SIRT_SEV_P3;
+	return r;
+}
+
+/* After all text is parsed: effects, names, checks, scratch, prefilter. */
+static int finish(struct sirt_rules *r, struct pend_list *pl, unsigned flags,
+		  struct sirt_err *err)
+{
+	size_t i;
+	unsigned char *color;
+	const char *env = getenv("SIRT_PREFILTER");
+
+	apply_pending(r, pl);
+	for (i = 0; i < r->nrules; i++)
+		if (r->rules[i].is_meta)
+			resolve(r, (int)i, r->rules[i].expr);
+	color = sirt_xcalloc(r->nrules + 1, 1);
+	for (i = 0; i < r->nrules; i++)
+		if (cycle_dfs(r, (int)i, color, err) < 0) {
+			free(color);
+			return -1;
+		}
+	free(color);
+	check_rules(r);
+	set_categories(r);
+	for (i = 0; i < r->nrules; i++) {
+		struct rule *ru = &r->rules[i];
+		struct slot *s;
+		if (ru->is_meta || ru->disabled)
+			continue;
+		s = &r->slots[ru->slot];
+		s->rules = sirt_xrealloc(s->rules, (s->nrules + 1) * sizeof(int));
+		s->rules[s->nrules++] = (int)i;
+	}
+	r->sc.md = pcre2_match_data_create(1, NULL);
+	r->sc.mctx = pcre2_match_context_create(NULL);
+	r->sc.jit = pcre2_jit_stack_create(32 * 1024, 1024 * 1024, NULL);
+	if (!r->sc.md || !r->sc.mctx)
+		return sirt_err_set(err, SIRT_E_FATAL, "out of memory");
+	pcre2_set_match_limit(r->sc.mctx, MATCH_LIMIT);
+	pcre2_set_depth_limit(r->sc.mctx, DEPTH_LIMIT);
+	pcre2_set_heap_limit(r->sc.mctx, HEAP_LIMIT);
+	if (r->sc.jit)
+		pcre2_jit_stack_assign(r->sc.mctx, NULL, r->sc.jit);
+	r->sc.cand = sirt_xcalloc(r->nrules + 1, 1);
+	r->sc.state = sirt_xcalloc(r->nrules + 1, 1);
+	r->sc.mstart = sirt_xcalloc(r->nrules + 1, sizeof(size_t));
+	r->sc.mend = sirt_xcalloc(r->nrules + 1, sizeof(size_t));
+	r->sc.mval = sirt_xcalloc(r->nrules + 1, sizeof(int));
+	r->sc.mslot = sirt_xcalloc(r->nrules + 1, sizeof(int));
+	r->use_prefilter = !(flags & SIRT_RULES_NO_PREFILTER) && !(env && strcmp(env, "0") == 0);
+#ifdef SIRT_HAVE_HYPERSCAN
+	if (r->use_prefilter)
+		build_prefilter(r);
+#else
+	r->use_prefilter = 0;
+#endif
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Parse every DIR/NAME.rules in byte order of their names. */
+static int load_dir(struct sirt_rules *r, const char *dir, int local, struct pend_list *pl,
+		    struct sirt_err *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, i;
+	int rc = 0;
+
+	if (!d)
+		return sirt_err_set(err, errno == ENOENT ? SIRT_E_NOTFOUND : SIRT_E_CONFIG,
+				    "cannot open rules directory '%s': %s", dir, strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name);
+		if (de->d_name[0] == '.' || l < 7 || strcmp(de->d_name + l - 6, ".rules") != 0)
+			continue;
+		names = sirt_xrealloc(names, (n + 1) * sizeof(char *));
+		names[n++] = sirt_xstrdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(char *), cmp_str);
+	for (i = 0; i < n && rc == 0; i++) {
+		struct sirt_buf path = SIRT_BUF_INIT;
+		char *data = NULL;
+		size_t len = 0;
+
+		sirt_buf_init(&path);
+		sirt_buf_addf(&path, "%s/%s", dir, names[i]);
+		rc = sirt_read_file(path.data, RULES_MAX_FILE, &data, &len, err);
+		if (rc == 0)
+			rc = parse_text(r, path.data, data, len, local, pl, err);
+		free(data);
+		sirt_buf_release(&path);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+int sirt_rules_load_flags(const char *dir, const char *local_dir, unsigned flags,
+			  struct sirt_rules **rules_r, struct sirt_err *err)
+{
+	struct sirt_rules *r = rules_new();
+	struct pend_list pl = { NULL, 0 };
+	int rc = -1;
+
+	if (load_dir(r, dir, 0, &pl, err) < 0)
+		goto out;
+	if (local_dir && *local_dir) {
+		struct sirt_err e2;
+		sirt_err_clear(&e2);
+		if (load_dir(r, local_dir, 1, &pl, &e2) < 0) {
+			if (e2.cls != SIRT_E_NOTFOUND) {
+				*err = e2;
+				goto out;
+			}
+		}
+	}
+	if (finish(r, &pl, flags, err) < 0)
+		goto out;
+	*rules_r = r;
+	r = NULL;
+	rc = 0;
+out:
+	pend_release(&pl);
+	sirt_rules_free(&r);
+	return rc;
+}
+
+int sirt_rules_load(const char *dir, const char *local_dir, struct sirt_rules **rules_r,
+		    struct sirt_err *err)
+{
+	return sirt_rules_load_flags(dir, local_dir, 0, rules_r, err);
+}
+
+int sirt_rules_load_string(const char *name, const char *text, unsigned flags,
+			   struct sirt_rules **rules_r, struct sirt_err *err)
+{
+	struct sirt_rules *r = rules_new();
+	struct pend_list pl = { NULL, 0 };
+	int rc = -1;
+
+	if (parse_text(r, name, text, strlen(text), 0, &pl, err) < 0)
+		goto out;
+	if (finish(r, &pl, flags, err) < 0)
+		goto out;
+	*rules_r = r;
+	r = NULL;
+	rc = 0;
+out:
+	pend_release(&pl);
+	sirt_rules_free(&r);
+	return rc;
+}
+
+size_t sirt_rules_nwarnings(const struct sirt_rules *r) { return r ? r->nwarnings : 0; }
+const char *sirt_rules_warning(const struct sirt_rules *r, size_t i)
+{
+	return r && i < r->nwarnings ? r->warnings[i] : NULL;
+}
+size_t sirt_rules_count(const struct sirt_rules *r) { return r ? r->nrules : 0; }
+size_t sirt_rules_prefiltered(const struct sirt_rules *r)
+{
+	return r && r->use_prefilter ? r->nprefiltered : 0;
+}
+double sirt_rules_threshold(const struct sirt_rules *r, enum sirt_severity s)
+{
+	return (s == SIRT_SEV_P2 || s == SIRT_SEV_P3) ? r->threshold[s] : 0;
+}
+enum sirt_severity sirt_rules_default(const struct sirt_rules *r) { return r->dflt; }
+
+void sirt_rules_patterns(const struct sirt_rules *r, struct sirt_buf *out)
+{
+	size_t i;
+
+	for (i = 0; i < r->nrules; i++) {
+		const struct rule *ru = &r->rules[i];
+		if (ru->is_meta || ru->disabled || !ru->pattern)
+			continue;
+		if (ru->flagstr[0])
+			sirt_buf_addf(out, "(?%s)", ru->flagstr);
+		sirt_buf_adds(out, ru->pattern);
+		sirt_buf_addc(out, '\n');
+	}
+}
+
+/* ---- the reporter's own words ------------------------------------- */
+
+/* True if the line (not NUL-terminated, length n) starts forwarded or
+ * replied-to text in one of the languages the policy covers. */
+static int quote_marker(const char *s, size_t n)
+{
+	static const char *const starts[] = {
+		"-----original message", "----- original message",
+		"-------- original message", "---------- forwarded message",
+		"-------- forwarded message", "begin forwarded message",
+		"-----ursprüngliche nachricht", "-------- weitergeleitete nachricht",
+		"---------- weitergeleitete nachricht", "-------- message transféré",
+		"---------- message transféré", "-------- message d'origine",
+		"-----message d'origine", "---------- mensaje reenviado",
+		"-------- mensaje reenviado", "-----mensaje original",
+		"-------- mensaje original", "anfang der weitergeleiteten nachricht",
+		"début du message réexpédié", "inicio del mensaje reenviado",
+		NULL
+	};
+	size_t i, k;
+	char low[96];
+
+	while (n && (*s == ' ' || *s == '\t')) {
+		s++;
+		n--;
+	}
+	k = n < sizeof(low) - 1 ? n : sizeof(low) - 1;
+	for (i = 0; i < k; i++)
+		low[i] = (char)tolower((unsigned char)s[i]);
+	low[k] = 0;
+	for (i = 0; starts[i]; i++)
+		if (strncmp(low, starts[i], strlen(starts[i])) == 0)
+			return 1;
+	/* "On Mon, 1 Jan 2026, X wrote:" and its German, French, Spanish forms */
+	if (k > 8 && (strncmp(low, "on ", 3) == 0 || strncmp(low, "am ", 3) == 0 ||
+		      strncmp(low, "le ", 3) == 0 || strncmp(low, "el ", 3) == 0)) {
+		const char *e = low + k;
+		while (e > low && (e[-1] == ' ' || e[-1] == '\r'))
+			e--;
+		if ((e - low >= 6 && strncmp(e - 6, "wrote:", 6) == 0) ||
+		    (e - low >= 8 && strncmp(e - 8, "schrieb:", 8) == 0) ||
+		    (e - low >= 8 && strncmp(e - 8, "a écrit:", 8) == 0) ||
+		    (e - low >= 9 && strncmp(e - 9, "a écrit :", 9) == 0) ||
+		    (e - low >= 10 && strncmp(e - 10, "escribió:", 10) == 0))
+			return 1;
+	}
+	return 0;
+}
+
+char *sirt_body_unquoted(const char *body)
+{
+	struct sirt_buf b = SIRT_BUF_INIT;
+	const char *p = body ? body : "";
+
+	sirt_buf_init(&b);
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		const char *q = p;
+
+		while (q < p + n && (*q == ' ' || *q == '\t'))
+			q++;
+		if (quote_marker(p, n))
+			break;
+		if (q < p + n && *q == '>') {
+			/* a quoted line: skip */
+		} else {
+			sirt_buf_add(&b, p, n);
+			sirt_buf_addc(&b, '\n');
+		}
+		p += n + (nl ? 1 : 0);
+	}
+	return sirt_buf_detach(&b, NULL);
+}
+
+/* ---- evaluation --------------------------------------------------- */
+
+struct fval {
+	const char *s;
+	size_t n;
+};
+
+struct fvals {
+	struct fval *v;
+	size_t n;
+	int ready;
+};
+
+struct evalctx {
+	const struct sirt_rules *r;
+	const struct sirt_msg *msg;
+	struct fvals *slots;    /* per slot values, lazily built */
+	char **owned;           /* strings built for this message */
+	size_t nowned;
+	char *unquoted;
+	double facts[FACT_COUNT];
+	size_t nlimit;
+};
+
+static const char *own(struct evalctx *ec, char *s)
+{
+	ec->owned = sirt_xrealloc(ec->owned, (ec->nowned + 1) * sizeof(char *));
+	ec->owned[ec->nowned++] = s;
+	return s;
+}
+
+static void fv_add(struct fvals *fv, const char *s, size_t n)
+{
+	if (!s)
+		return;
+	fv->v = sirt_xrealloc(fv->v, (fv->n + 1) * sizeof(*fv->v));
+	fv->v[fv->n].s = s;
+	fv->v[fv->n].n = n > SCAN_MAX ? SCAN_MAX : n;
+	fv->n++;
+}
+
+static void fv_adds(struct fvals *fv, const char *s)
+{
+	if (s)
+		fv_add(fv, s, strlen(s));
+}
+
+static const char *sig_word(enum sirt_sig_status s)
+{
+	switch (s) {
+	case SIRT_SIG_GOOD: return "good";
+	case SIRT_SIG_BAD: case SIRT_SIG_REVOKED_KEY: return "bad";
+	case SIRT_SIG_EXPIRED_KEY: case SIRT_SIG_EXPIRED_SIG: return "expired";
+	default: return "unknown";
+	}
+}
+
+static int signer_trusted(const struct sirt_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->crypto.nsigs; i++)
+		if (m->crypto.sigs[i].status == SIRT_SIG_GOOD && m->crypto.sigs[i].trusted)
+			return 1;
+	return 0;
+}
+
+/* Build the values of one field slot for this message. */
+static struct fvals *slot_values(struct evalctx *ec, int si)
+{
+	struct fvals *fv = &ec->slots[si];
+	const struct slot *s = &ec->r->slots[si];
+	const struct sirt_msg *m = ec->msg;
+	size_t i;
+	int signd, encr;
+
+	if (fv->ready)
+		return fv;
+	fv->ready = 1;
+	signd = m->crypto.status == SIRT_CRYPTO_SIGNED || m->crypto.status == SIRT_CRYPTO_SIGNED_ENCRYPTED;
+	encr = m->crypto.status == SIRT_CRYPTO_ENCRYPTED || m->crypto.status == SIRT_CRYPTO_SIGNED_ENCRYPTED;
+	switch (s->kind) {
+	case FK_SUBJECT: fv_adds(fv, m->subject); break;
+	case FK_FROM:
+		if (m->from.addr || m->from.name)
+			fv_adds(fv, own(ec, sirt_addr_format(&m->from)));
+		break;
+	case FK_TO:
+		for (i = 0; i < m->nto; i++)
+			fv_adds(fv, own(ec, sirt_addr_format(&m->to[i])));
+		for (i = 0; i < m->ncc; i++)
+			fv_adds(fv, own(ec, sirt_addr_format(&m->cc[i])));
+		break;
+	case FK_HEADER:
+		for (i = 0; i < m->nheaders; i++)
+			if (m->headers[i].name && strcasecmp(m->headers[i].name, s->header) == 0)
+				fv_adds(fv, m->headers[i].value ? m->headers[i].value : "");
+		break;
+	case FK_BODY: fv_adds(fv, m->body); break;
+	case FK_BODY_UNQUOTED:
+		if (!ec->unquoted)
+			ec->unquoted = sirt_body_unquoted(m->body);
+		fv_adds(fv, ec->unquoted);
+		break;
+	case FK_RAWBODY:
+		if (m->raw) {
+			const char *raw = (const char *)m->raw, *b;
+			size_t off = 0;
+			b = memmem(raw, m->raw_len, "\r\n\r\n", 4);
+			if (b)
+				off = (size_t)(b - raw) + 4;
+			else if ((b = memmem(raw, m->raw_len, "\n\n", 2)) != NULL)
+				off = (size_t)(b - raw) + 2;
+			fv_add(fv, raw + off, m->raw_len - off);
+		}
+		break;
+	case FK_URI:
+		for (i = 0; i < m->nurls; i++)
+			fv_adds(fv, m->urls[i]);
+		break;
+	case FK_ATTNAME:
+		for (i = 0; i < m->nparts; i++)
+			if (m->parts[i].is_attachment && m->parts[i].filename)
+				fv_adds(fv, m->parts[i].filename);
+		break;
+	case FK_ATTTYPE:
+		for (i = 0; i < m->nparts; i++)
+			if (m->parts[i].is_attachment && m->parts[i].content_type)
+				fv_adds(fv, m->parts[i].content_type);
+		break;
+	case FK_SIGNED: fv_adds(fv, signd ? "yes" : "no"); break;
+	case FK_ENCRYPTED: fv_adds(fv, encr ? "yes" : "no"); break;
+	case FK_SIGNATURE:
+		for (i = 0; i < m->crypto.nsigs; i++)
+			fv_adds(fv, sig_word(m->crypto.sigs[i].status));
+		break;
+	case FK_SIGNER:
+		for (i = 0; i < m->crypto.nsigs; i++)
+			fv_adds(fv, m->crypto.sigs[i].fingerprint);
+		break;
+	case FK_SIGNER_TRUSTED: fv_adds(fv, signer_trusted(m) ? "yes" : "no"); break;
+	}
+	return fv;
+}
+
+/* Run one match rule's pattern over the values of its slot. */
+static void run_match(struct evalctx *ec, int idx)
+{
+	const struct sirt_rules *r = ec->r;
+	const struct rule *ru = &r->rules[idx];
+	struct fvals *fv = slot_values(ec, ru->slot);
+	size_t i;
+
+	r->sc.state[idx] = 0;
+	for (i = 0; i < fv->n; i++) {
+		int rc = pcre2_match(ru->re, (PCRE2_SPTR)fv->v[i].s, fv->v[i].n, 0, 0,
+				     r->sc.md, r->sc.mctx);
+		if (rc >= 0) {
+			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(r->sc.md);
+			r->sc.state[idx] = 1;
+			r->sc.mstart[idx] = ov[0];
+			r->sc.mend[idx] = ov[1] >= ov[0] ? ov[1] : ov[0];
+			r->sc.mval[idx] = (int)i;
+			r->sc.mslot[idx] = ru->slot;
+			return;
+		}
+		if (rc == PCRE2_ERROR_NOMATCH)
+			continue;
+		if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+		    rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT) {
+			ec->nlimit++;
+			sirt_warn("rules: %s (%s:%d) hit a PCRE2 limit on %s: counted as no match",
+				  ru->name, ru->file, ru->line, r->slots[ru->slot].label);
+		} else {
+			PCRE2_UCHAR msg[128];
+			pcre2_get_error_message(rc, msg, sizeof(msg));
+			sirt_warn("rules: %s: match error on %s: %s", ru->name,
+				  r->slots[ru->slot].label, (char *)msg);
+		}
+	}
+}
+
+#ifdef SIRT_HAVE_HYPERSCAN
+static int hs_on_match(unsigned int id, unsigned long long from, unsigned long long to,
+		       unsigned int fl, void *ctx)
+{
+	const struct slot *s = ((void **)ctx)[0];
+	unsigned char *cand = ((void **)ctx)[1];
+
+	(void)from; (void)to; (void)fl;
+	cand[s->db_ids[id]] = 1;
+	return 0;
+}
+#endif
+
+/* Decide which match rules run: all of them without the prefilter, else
+ * the prefilter's candidates plus the patterns it cannot cover. */
+static void prefilter(struct evalctx *ec)
+{
+	const struct sirt_rules *r = ec->r;
+	size_t si, i, j;
+
+	if (!r->use_prefilter) {
+		memset(r->sc.cand, 1, r->nrules);
+		return;
+	}
+	memset(r->sc.cand, 0, r->nrules);
+#ifdef SIRT_HAVE_HYPERSCAN
+	for (si = 0; si < r->nslots; si++) {
+		const struct slot *s = &r->slots[si];
+		struct fvals *fv;
+		void *cb[2];
+
+		if (s->nrules == 0)
+			continue;
+		for (i = 0; i < s->nalways; i++)
+			r->sc.cand[s->always[i]] = 1;
+		if (!s->db)
+			continue;
+		fv = slot_values(ec, (int)si);
+		cb[0] = (void *)s;
+		cb[1] = r->sc.cand;
+		for (j = 0; j < fv->n; j++) {
+			if (!sirt_utf8_valid(fv->v[j].s, fv->v[j].n) ||
+			    hs_scan(s->db, fv->v[j].s, (unsigned)fv->v[j].n, 0, r->sc.hs,
+				    hs_on_match, cb) != HS_SUCCESS) {
+				/* Not UTF-8 (or a scan error): every pattern runs. */
+				for (i = 0; i < s->nrules; i++)
+					r->sc.cand[s->rules[i]] = 1;
+				break;
+			}
+		}
+	}
+#else
+	(void)si; (void)i; (void)j; (void)ec;
+	memset(r->sc.cand, 1, r->nrules);
+#endif
+}
+
+static double eval_node(struct evalctx *ec, const struct node *n);
+
+static int eval_rule(struct evalctx *ec, int idx)
+{
+	const struct sirt_rules *r = ec->r;
+	const struct rule *ru = &r->rules[idx];
+
+	if (r->sc.state[idx] >= 0)
+		return r->sc.state[idx] == 1;
+	if (ru->disabled) {
+		r->sc.state[idx] = 0;
+		return 0;
+	}
+	if (!ru->is_meta) {
+		/* Not a prefilter candidate: cannot match. */
+		r->sc.state[idx] = 0;
+		return 0;
+	}
+	r->sc.state[idx] = 2;  /* cycles are rejected at load time */
+	r->sc.state[idx] = eval_node(ec, ru->expr) != 0 ? 1 : 0;
+	return r->sc.state[idx] == 1;
+}
+
+static double eval_node(struct evalctx *ec, const struct node *n)
+{
+	double a, b;
+	size_t i, c;
+
+	switch (n->kind) {
+	case N_NUM: return n->num;
+	case N_RULE: return eval_rule(ec, n->idx);
+	case N_UNKNOWN: return 0;
+	case N_FACT: return ec->facts[n->idx];
+	case N_HITS:
+		for (i = 0, c = 0; i < n->nlist; i++)
+			c += (size_t)eval_rule(ec, n->list[i]);
+		return (double)c;
+	case N_NOT: return eval_node(ec, n->a) == 0;
+	case N_AND: return eval_node(ec, n->a) != 0 && eval_node(ec, n->b) != 0;
+	case N_OR: return eval_node(ec, n->a) != 0 || eval_node(ec, n->b) != 0;
+	case N_ADD: return eval_node(ec, n->a) + eval_node(ec, n->b);
+	default: break;
+	}
+	a = eval_node(ec, n->a);
+	b = eval_node(ec, n->b);
+	switch (n->kind) {
+	case N_LT: return a < b;
+	case N_LE: return a <= b;
+	case N_GT: return a > b;
+	case N_GE: return a >= b;
+	case N_EQ: return a == b;
+	case N_NE: return a != b;
+	default: return 0;
+	}
+}
+
+/* A printable excerpt of what matched (at most EXCERPT_MAX bytes, on a
+ * UTF-8 boundary, controls and newlines as spaces); caller's. */
+static char *excerpt(const char *s, size_t n, size_t st, size_t en)
+{
+	struct sirt_buf b = SIRT_BUF_INIT;
+	size_t len, i;
+	char *clean;
+	int cut = 0;
+
+	if (st > n)
+		st = n;
+	if (en > n)
+		en = n;
+	if (en == st) {  /* empty match: show what follows */
+		en = st + 60 < n ? st + 60 : n;
+	}
+	len = en - st;
+	if (len > EXCERPT_MAX) {
+		len = EXCERPT_MAX;
+		while (len > 0 && ((unsigned char)s[st + len] & 0xC0) == 0x80)
+			len--;
+		cut = 1;
+	}
+	clean = sirt_utf8_sanitize(s + st, len);
+	sirt_buf_init(&b);
+	for (i = 0; clean[i]; i++) {
+		unsigned char c = (unsigned char)clean[i];
+		if (c < 0x20 || c == 0x7f) {
+			if (b.len == 0 || b.data[b.len - 1] != ' ')
+				sirt_buf_addc(&b, ' ');
+		} else {
+			sirt_buf_addc(&b, (char)c);
+		}
+	}
+	free(clean);
+	if (cut)
+		sirt_buf_adds(&b, "…");
+	return sirt_buf_detach(&b, NULL);
+}
+
+int sirt_rules_eval(const struct sirt_rules *r, const struct sirt_msg *msg,
+		    const struct sirt_rule_facts *facts, struct sirt_rule_result *res,
+		    struct sirt_err *err)
+{
+	struct evalctx ec;
+	size_t i;
+	double score = 0;
+
+	(void)err;
+	memset(res, 0, sizeof(*res));
+	memset(&ec, 0, sizeof(ec));
+	ec.r = r;
+	ec.msg = msg;
+	ec.slots = sirt_xcalloc(r->nslots + 1, sizeof(*ec.slots));
+	ec.facts[FACT_CVSS] = facts && facts->cvss >= 0 ? facts->cvss : NAN;
+	ec.facts[FACT_ATTACHMENTS] = (double)msg->nattachments;
+	ec.facts[FACT_URLS] = (double)msg->nurls;
+	ec.facts[FACT_PARTS] = (double)msg->nparts;
+	ec.facts[FACT_SIZE] = (double)msg->raw_len;
+	ec.facts[FACT_SIGNED] = msg->crypto.status == SIRT_CRYPTO_SIGNED ||
+				msg->crypto.status == SIRT_CRYPTO_SIGNED_ENCRYPTED;
+	ec.facts[FACT_ENCRYPTED] = msg->crypto.status == SIRT_CRYPTO_ENCRYPTED ||
+				   msg->crypto.status == SIRT_CRYPTO_SIGNED_ENCRYPTED;
+	ec.facts[FACT_TRUSTED] = signer_trusted(msg);
+	ec.facts[FACT_UNPARSED] = msg->unparsed != 0;
+	memset(r->sc.state, 0xff, r->nrules);  /* -1: unknown */
+
+	prefilter(&ec);
+	for (i = 0; i < r->nrules; i++) {
+		const struct rule *ru = &r->rules[i];
+		if (ru->is_meta || ru->disabled)
+			continue;
+		if (r->sc.cand[i])
+			run_match(&ec, (int)i);
+		else
+			r->sc.state[i] = 0;
+		if (r->sc.state[i] == 1 && strncmp(ru->name, "__", 2) != 0)
+			score += ru->score;
+	}
+	ec.facts[FACT_SCORE] = score;
+	for (i = 0; i < r->nrules; i++)
+		if (r->rules[i].is_meta)
+			(void)eval_rule(&ec, (int)i);
+
+	res->hits = sirt_xcalloc(r->nrules + 1, sizeof(*res->hits));
+	for (i = 0; i < r->nrules; i++) {
+		const struct rule *ru = &r->rules[i];
+		struct sirt_rule_hit *h;
+
+		if (r->sc.state[i] != 1 || strncmp(ru->name, "__", 2) == 0)
+			continue;
+		h = &res->hits[res->nhits++];
+		h->rule = ru->name;
+		h->describe = ru->describe;
+		h->score = ru->score;
+		h->floor = ru->floor;
+		h->cap = ru->cap;
+		h->tags = (const char *const *)ru->tags;
+		h->ntags = ru->ntags;
+		h->category = ru->category;
+		res->score += ru->score;
+		if (ru->is_meta) {
+			h->field = "meta";
+			h->expr = ru->expr_text;
+		} else {
+			const struct fval *v = &ec.slots[ru->slot].v[r->sc.mval[i]];
+			h->field = r->slots[ru->slot].label;
+			h->match = excerpt(v->s, v->n, r->sc.mstart[i], r->sc.mend[i]);
+		}
+	}
+	res->nlimit = ec.nlimit;
+
+	for (i = 0; i < r->nslots; i++)
+		free(ec.slots[i].v);
+	free(ec.slots);
+	for (i = 0; i < ec.nowned; i++)
+		free(ec.owned[i]);
+	free(ec.owned);
+	free(ec.unquoted);
+	return 0;
+}
+
+void sirt_rule_result_release(struct sirt_rule_result *res)
+{
+	size_t i;
+
+	for (i = 0; i < res->nhits; i++)
+		free(res->hits[i].match);
+	free(res->hits);
+	memset(res, 0, sizeof(*res));
+}
