@@ -4,6 +4,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <stdio.h>
+#include "sirt/crypto.h"
 #include "sirt/rules.h"
 #include "sirt/sirt.h"
 #include "sirt/store.h"
@@ -48,16 +50,40 @@ int sirt_ctx_rules(struct sirt_ctx *ctx, struct sirt_err *err)
 	return 0;
 }
 
+/* The gpgme context on [crypto] gnupg_home, else $GNUPGHOME, else
+ * <var>/gnupg if it exists; with none of them ctx->crypto stays NULL
+ * (PGP is then not opened: sirt never touches the user's ~/.gnupg). */
 int sirt_ctx_crypto(struct sirt_ctx *ctx, struct sirt_err *err)
 {
-	(void)ctx;
-	(void)err;
-	return 0;
+	struct sirt_config tmp;
+	const char *env = getenv("GNUPGHOME");
+	char *home = NULL;
+	struct stat st;
+	int rc;
+
+	if (ctx->crypto)
+		return 0;
+	tmp = *ctx->cfg;
+	if (!tmp.gnupg_home && !(env && *env)) {
+		size_t n = strlen(tmp.var_dir ? tmp.var_dir : ".") + sizeof("/gnupg");
+
+		home = sirt_xmalloc(n);
+		snprintf(home, n, "%s/gnupg", tmp.var_dir ? tmp.var_dir : ".");
+		if (stat(home, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			free(home);
+			return 0;
+		}
+		tmp.gnupg_home = home;
+	}
+	rc = sirt_crypto_open(&tmp, &ctx->crypto, err);
+	free(home);
+	return rc;
 }
 
 void sirt_ctx_release(struct sirt_ctx *ctx)
 {
 	sirt_store_close(&ctx->store);
+	sirt_crypto_close(&ctx->crypto);
 	sirt_rules_free(&ctx->rules);
 	sirt_config_free(&ctx->cfg);
 }
