@@ -47,7 +47,16 @@ int sirt_case_ref_in(const char *s, char ref_r[32])
 			;
 		if (nd == 0 || nd > 8 || isalnum((unsigned char)p[9 + nd]))
 			continue;
-		snprintf(ref_r, 32, "SEC-%.4s-%.*s", p + 4, (int)nd, p + 9);
+		{
+			int year = 0, seq = 0;
+			for (i = 4; i < 8; i++)
+				year = year * 10 + (p[i] - '0');
+			for (i = 0; i < nd; i++)
+				seq = seq * 10 + (p[9 + i] - '0');
+			if (seq == 0)
+				continue;
+			sirt_case_ref_format(year, seq, ref_r);
+		}
 		return 1;
 	}
 	return 0;
