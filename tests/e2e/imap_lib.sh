@@ -152,10 +152,8 @@ sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)
 EOF
 }
 
-DC_SEQ=0
-imap_put() {
-	DC_SEQ=$((DC_SEQ + 1))
-	local f="$DC_MAIL/cur/$(date +%s).P$$Q$DC_SEQ.sirt-test${2:-}:2,"
+imap_put() { # [MAILBOX-DIR under the Maildir, e.g. .Filed]
+	local f="$DC_MAIL/${1:-}/cur/$(date +%s).M$(date +%N)P$BASHPID.sirt-test:2,"
 	cat >"$f.tmp" && mv "$f.tmp" "$f" && chown dovecot:dovecot "$f"
 }
 
