@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
+#include "sirt/daemon.h"
 #include "sirt/intake.h"
 #include "sirt/log.h"
 #include "sirt/source.h"
@@ -92,9 +93,13 @@ int cmd_poll(int argc, char **argv, struct sirt_ctx *ctx)
 	}
 	if (optind < argc)
 		return cmd_usage("poll", "unexpected argument '%s'", argv[optind]);
-	if (!once)
-		return cmd_usage("poll", "the daemon mode is not available in this "
-				 "build; use --once");
+	if (!once) {
+		/* The daemon: every source watched until SIGTERM (daemon.h). */
+		sirt_err_clear(&err);
+		if (sirt_daemon_run(ctx, only, &err) < 0)
+			return cmd_fail("poll", &err);
+		return EX_OK;
+	}
 	for (i = 0; i < ctx->cfg->nsources; i++) {
 		const struct sirt_source_conf *sc = &ctx->cfg->sources[i];
 		if (only && strcmp(only, sc->name))

@@ -6,6 +6,7 @@
 static const struct sirt_source_ops *const source_table[] = {
 	&sirt_source_maildir_ops,
 	&sirt_source_mbox_ops,
+	&sirt_source_imap_ops,
 	NULL
 };
 

@@ -69,5 +69,6 @@ const struct sirt_source_ops *sirt_source_find(const char *name);
 
 extern const struct sirt_source_ops sirt_source_maildir_ops;
 extern const struct sirt_source_ops sirt_source_mbox_ops;
+extern const struct sirt_source_ops sirt_source_imap_ops;
 
 #endif
