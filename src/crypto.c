@@ -19,6 +19,7 @@
 #include "sirt/config.h"
 #include "sirt/crypto.h"
 #include "sirt/log.h"
+#include "sirt/triage.h"
 #include "sirt/util.h"
 
 /* Upper bounds per message. */
@@ -1086,4 +1087,43 @@ void sirt_crypto_info_release(struct sirt_crypto_info *ci)
 	free(ci->keys);
 	free(ci->decrypt_error);
 	memset(ci, 0, sizeof(*ci));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void sirt_crypto_adjust_verdict(const struct sirt_msg *msg,
+				struct sirt_verdict *v)
+{
+	struct sirt_buf b = SIRT_BUF_INIT;
+	size_t i;
+	int have = 0;
+
+	if (!msg || !v || !msg->crypto.undecryptable)
+		return;
+	for (i = 0; i < v->ntags; i++)
+		if (strcmp(v->tags[i], "undecryptable") == 0)
+			have = 1;
+	if (!have) {
+		v->tags = sirt_xrealloc(v->tags, (v->ntags + 1) * sizeof(char *));
+		v->tags[v->ntags++] = sirt_xstrdup("undecryptable");
+		qsort(v->tags, v->ntags, sizeof(char *), cmp_str);
+	}
+	sirt_buf_init(&b);
+	sirt_buf_addf(&b, "encrypted content could not be decrypted: %s",
+		      msg->crypto.decrypt_error ? msg->crypto.decrypt_error
+						: "unknown reason");
+	v->notes = sirt_xrealloc(v->notes, (v->nnotes + 1) * sizeof(char *));
+	v->notes[v->nnotes++] = sirt_xstrdup(b.data);
+	if (v->severity == SIRT_SEV_NONE || v->severity > SIRT_SEV_P3) {
+		v->severity = SIRT_SEV_P3;
+		free(v->reason);
+		sirt_buf_reset(&b);
+		sirt_buf_adds(&b, "P3: encrypted report could not be decrypted, "
+			      "needs a human");
+		v->reason = sirt_buf_detach(&b, NULL);
+	}
+	sirt_buf_release(&b);
 }

@@ -48,4 +48,12 @@ int sirt_crypto_import_keys(struct sirt_crypto *c, const void *bytes,
 /* Free what msg->crypto holds and zero it (sirt_msg_free may use it). */
 void sirt_crypto_info_release(struct sirt_crypto_info *ci);
 
+/* What the rules cannot decide: an encrypted report that could not be
+ * opened (msg->crypto.undecryptable) is tagged "undecryptable", gets at
+ * least P3 (a human must read it; a P1/P2 verdict stays) and a note with
+ * gpgme's reason.  Call after sirt_triage(); no-op otherwise. */
+struct sirt_verdict;
+void sirt_crypto_adjust_verdict(const struct sirt_msg *msg,
+				struct sirt_verdict *v);
+
 #endif
