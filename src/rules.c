@@ -1626,6 +1626,7 @@ static int quote_marker(const char *s, size_t n)
 			e--;
 		if ((e - low >= 6 && strncmp(e - 6, "wrote:", 6) == 0) ||
 		    (e - low >= 8 && strncmp(e - 8, "schrieb:", 8) == 0) ||
+		    (strncmp(low, "am ", 3) == 0 && strstr(low, " schrieb ") && e[-1] == ':') ||
 		    (e - low >= 8 && strncmp(e - 8, "a écrit:", 8) == 0) ||
 		    (e - low >= 9 && strncmp(e - 9, "a écrit :", 9) == 0) ||
 		    (e - low >= 10 && strncmp(e - 10, "escribió:", 10) == 0))

@@ -202,13 +202,6 @@ static void decide(struct sirt_verdict *v, const struct sirt_rules *rules,
 			sirt_buf_addf(&why, " (%s)", floor_hit->describe);
 		cat = floor_hit->category ? floor_hit : top;
 	}
-	if (unparsed && sev > SIRT_SEV_P3) {
-		sev = SIRT_SEV_P3;
-		sirt_buf_reset(&why);
-		sirt_buf_adds(&why, "P3: unparsed message, needs a human");
-		cat = NULL;
-	}
-
 	/* caps: never over a P1/P2 floor */
 	if (cap_hit && sev < cap_hit->cap) {
 		if (floor && floor <= SIRT_SEV_P2) {
@@ -224,6 +217,13 @@ static void decide(struct sirt_verdict *v, const struct sirt_rules *rules,
 			sev = cap_hit->cap;
 			cat = cap_hit->category ? cap_hit : cat;
 		}
+	}
+	/* an unparsed message always gets a human look */
+	if (unparsed && sev > SIRT_SEV_P3) {
+		sev = SIRT_SEV_P3;
+		sirt_buf_reset(&why);
+		sirt_buf_adds(&why, "P3: unparsed message, needs a human");
+		cat = NULL;
 	}
 	v->severity = sev;
 	if (cat && cat->category)

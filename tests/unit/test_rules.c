@@ -1,0 +1,486 @@
+/* test_rules.c - the rule language (src/rules.c) and verdicts
+ * (src/triage.c): parser errors with FILE:LINE:COL, fields, metas,
+ * counts, numeric facts, floors, caps and their precedence, tags and
+ * categories, sub-rules, warnings of `sirt rules check`, PCRE2 limits
+ * on hostile input, the reporter's own words, and the prefilter giving
+ * the same answers as plain PCRE2. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "sirt/buf.h"
+#include "sirt/log.h"
+#include "sirt/msg.h"
+#include "sirt/rules.h"
+#include "sirt/triage.h"
+#include "sirt/util.h"
+
+static struct sirt_rules *load(const char *text, unsigned flags)
+{
+	struct sirt_rules *r = NULL;
+	struct sirt_err err;
+
+	sirt_err_clear(&err);
+	if (sirt_rules_load_string("t.rules", text, flags, &r, &err) != 0)
+		fail_msg("load failed: %s", err.msg);
+	return r;
+}
+
+/* The error message for text, which must fail to load. */
+static void load_fails(const char *text, const char *want)
+{
+	struct sirt_rules *r = NULL;
+	struct sirt_err err;
+
+	sirt_err_clear(&err);
+	if (sirt_rules_load_string("t.rules", text, 0, &r, &err) == 0)
+		fail_msg("loaded: %s", text);
+	assert_null(r);
+	if (!strstr(err.msg, want))
+		fail_msg("error '%s' lacks '%s'", err.msg, want);
+}
+
+static struct sirt_msg *msg(const char *s)
+{
+	struct sirt_msg *m = NULL;
+	struct sirt_err err;
+
+	assert_int_equal(sirt_msg_parse(s, strlen(s), NULL, &m, &err), 0);
+	return m;
+}
+
+static int has_hit(const struct sirt_verdict *v, const char *rule)
+{
+	size_t i;
+
+	for (i = 0; i < v->nhits; i++)
+		if (strcmp(v->hits[i].rule, rule) == 0)
+			return 1;
+	return 0;
+}
+
+static int has_tag(const struct sirt_verdict *v, const char *tag)
+{
+	size_t i;
+
+	for (i = 0; i < v->ntags; i++)
+		if (strcmp(v->tags[i], tag) == 0)
+			return 1;
+	return 0;
+}
+
+static void triage(const struct sirt_rules *r, const char *text, struct sirt_verdict *v)
+{
+	struct sirt_msg *m = msg(text);
+	struct sirt_err err;
+
+	assert_int_equal(sirt_triage(r, m, v, &err), 0);
+	sirt_msg_free(&m);
+}
+
+static void test_errors(void **state)
+{
+	(void)state;
+	/* PCRE2's own message and the column of the fault in the pattern */
+	load_fails("# comment\n\nrule BAD body /foo(bar/i\n", "t.rules:3:");
+	load_fails("rule BAD body /foo(bar/i\n", "missing closing parenthesis");
+	load_fails("rule X bodyy /a/\n", "t.rules:1:8: unknown field 'bodyy'");
+	load_fails("rule X body /a/q\n", "t.rules:1:16: unknown pattern flag 'q'");
+	load_fails("rule X body /abc\n", "t.rules:1:13: pattern has no closing '/'");
+	load_fails("rule 9X body /a/\n", "t.rules:1:6:");
+	load_fails("rule A body /a/\nmeta M A && (B ||\n", "t.rules:2:");
+	load_fails("rule A body /a/\nmeta M A &&& B\n", "t.rules:2:");
+	load_fails("score A lots\n", "t.rules:1:9: bad score");
+	load_fails("severity A P5\n", "t.rules:1:12: bad severity");
+	load_fails("frobnicate A\n", "t.rules:1:1: unknown statement 'frobnicate'");
+	load_fails("meta A B\nmeta B A\n", "depends on itself");
+	load_fails("rule A body /a/ extra\n", "t.rules:1:17: unexpected text");
+}
+
+static void test_fields_and_effects(void **state)
+{
+	struct sirt_rules *r;
+	struct sirt_verdict v;
+
+	(void)state;
+	r = load("category ransomware phishing\n"
+		 "rule RANSOM body /files (?:have been|are) encrypted/i\n"
+		 "severity RANSOM P1\n"
+		 "tag RANSOM ransomware extortion\n"
+		 "describe RANSOM A ransom note\n"
+		 "score RANSOM 5\n"
+		 "rule SUBJ subject /^urgent/i\n"
+		 "score SUBJ 1.5\n"
+		 "rule HDR header:X-Mailer /PhishKit/\n"
+		 "tag HDR phishing\n"
+		 "rule FROMX from /@evil\\.example\\b/\n"
+		 "score FROMX 1\n", 0);
+	triage(r, "From: Mallory <m@evil.example>\nTo: security@example.org\n"
+		  "Subject: URGENT\nX-Mailer: PhishKit 2\n\n"
+		  "All your files have been encrypted.\n", &v);
+	assert_int_equal(v.severity, SIRT_SEV_P1);
+	assert_string_equal(v.category, "ransomware");
+	assert_true(has_hit(&v, "RANSOM") && has_hit(&v, "SUBJ") && has_hit(&v, "HDR") &&
+		    has_hit(&v, "FROMX"));
+	assert_true(has_tag(&v, "ransomware") && has_tag(&v, "extortion") && has_tag(&v, "phishing"));
+	assert_true(v.score > 7.49 && v.score < 7.51);
+	assert_string_equal(v.hits[0].match, "files have been encrypted");
+	assert_string_equal(v.hits[0].field, "body");
+	assert_string_equal(v.hits[0].describe, "A ransom note");
+	assert_string_equal(v.hits[2].field, "header:X-Mailer");
+	assert_non_null(strstr(v.reason, "RANSOM"));
+	/* tags are sorted and distinct */
+	assert_string_equal(v.tags[0], "extortion");
+	sirt_verdict_release(&v);
+	sirt_rules_free(&r);
+	assert_null(r);
+}
+
+static void test_metas_counts_facts(void **state)
+{
+	struct sirt_rules *r;
+	struct sirt_verdict v;
+	const char *rules =
+		"rule URI_A uri /a\\.example/\n"
+		"rule URI_B uri /b\\.example/\n"
+		"rule URI_C uri /c\\.example/\n"
+		"rule __WORD body /\\bexploit\\b/i\n"
+		"rule __NOT body /\\bnot\\b/i\n"
+		"meta MANY_URIS hits(URI_*) >= 3\n"
+		"tag MANY_URIS many\n"
+		"meta EXPLOIT_NOT_NEGATED __WORD && !__NOT\n"
+		"tag EXPLOIT_NOT_NEGATED exploit\n"
+		"meta HIGH_CVSS cvss >= 9.0\n"
+		"tag HIGH_CVSS critical-cvss\n"
+		"meta SUM (URI_A + URI_B + __WORD) == 3 && urls > 2\n"
+		"tag SUM sum\n";
+
+	(void)state;
+	r = load(rules, 0);
+	triage(r, "Subject: x\n\nSee http://a.example/ http://b.example/ http://c.example/\n"
+		  "A working exploit. CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H\n", &v);
+	assert_true(has_tag(&v, "many"));
+	assert_true(has_tag(&v, "exploit"));
+	assert_true(has_tag(&v, "critical-cvss"));
+	assert_true(has_tag(&v, "sum"));
+	assert_true(v.cvss > 9.79 && v.cvss < 9.81);
+	assert_string_equal(v.cvss_vector, "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H");
+	/* sub-rules never appear as hits */
+	assert_false(has_hit(&v, "__WORD"));
+	sirt_verdict_release(&v);
+
+	triage(r, "Subject: x\n\nSee http://a.example/ and http://b.example/\n"
+		  "This is not an exploit. CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:N/A:N\n", &v);
+	assert_false(has_tag(&v, "many"));
+	assert_false(has_tag(&v, "exploit"));
+	assert_false(has_tag(&v, "critical-cvss"));
+	assert_false(has_tag(&v, "sum"));
+	assert_true(has_hit(&v, "URI_A"));
+	sirt_verdict_release(&v);
+
+	/* no vector: cvss comparisons are all false, even "<" */
+	sirt_rules_free(&r);
+	r = load("meta LOW cvss < 4\ntag LOW low\n", 0);
+	triage(r, "Subject: x\n\nnothing\n", &v);
+	assert_false(has_tag(&v, "low"));
+	assert_true(v.cvss < 0);
+	sirt_verdict_release(&v);
+	sirt_rules_free(&r);
+}
+
+static void test_floors_caps_thresholds(void **state)
+{
+	struct sirt_rules *r;
+	struct sirt_verdict v;
+	const char *rules =
+		"category beg-bounty vulnerability exploitation\n"
+		"threshold P2 8\n"
+		"threshold P3 3\n"
+		"default P4\n"
+		"rule BEG body /bounty/i\n"
+		"cap BEG P4\n"
+		"tag BEG beg-bounty\n"
+		"rule VULN body /vulnerability/i\n"
+		"severity VULN P3\n"
+		"tag VULN vulnerability\n"
+		"rule ACTIVE body /actively exploited/i\n"
+		"severity ACTIVE P1\n"
+		"tag ACTIVE exploitation\n"
+		"rule SCORE1 body /alpha/\n"
+		"score SCORE1 3\n"
+		"rule SCORE2 body /beta/\n"
+		"score SCORE2 5\n";
+
+	(void)state;
+	r = load(rules, 0);
+	/* a cap beats a P3 floor: beg bounty with scary words stays P4 */
+	triage(r, "Subject: x\n\nI found a vulnerability, pay my bounty\n", &v);
+	assert_int_equal(v.severity, SIRT_SEV_P4);
+	assert_string_equal(v.category, "beg-bounty");
+	assert_non_null(strstr(v.reason, "capped by BEG"));
+	sirt_verdict_release(&v);
+	/* a P1 floor beats the cap */
+	triage(r, "Subject: x\n\nThe vulnerability is actively exploited; bounty please\n", &v);
+	assert_int_equal(v.severity, SIRT_SEV_P1);
+	assert_string_equal(v.category, "exploitation");
+	assert_non_null(strstr(v.reason, "not applied"));
+	sirt_verdict_release(&v);
+	/* score thresholds */
+	triage(r, "Subject: x\n\nalpha\n", &v);
+	assert_int_equal(v.severity, SIRT_SEV_P3);
+	sirt_verdict_release(&v);
+	triage(r, "Subject: x\n\nalpha beta\n", &v);
+	assert_int_equal(v.severity, SIRT_SEV_P2);
+	sirt_verdict_release(&v);
+	/* the floor is a minimum: a high score still wins over a P3 floor */
+	triage(r, "Subject: x\n\nalpha beta vulnerability\n", &v);
+	assert_int_equal(v.severity, SIRT_SEV_P2);
+	sirt_verdict_release(&v);
+	/* nothing fired: the default */
+	triage(r, "Subject: x\n\nhello\n", &v);
+	assert_int_equal(v.severity, SIRT_SEV_P4);
+	assert_int_equal(v.nhits, 0);
+	sirt_verdict_release(&v);
+	sirt_rules_free(&r);
+}
+
+static void test_unparsed_and_no_rules(void **state)
+{
+	struct sirt_rules *r;
+	struct sirt_verdict v;
+	struct sirt_msg *m;
+	struct sirt_err err;
+
+	(void)state;
+	r = load("rule SPAM body /viagra/i\ncap SPAM P4\ntag SPAM spam\ndefault P4\n", 0);
+	m = msg("Subject: x\n\nviagra\n");
+	m->unparsed = 1;
+	assert_int_equal(sirt_triage(r, m, &v, &err), 0);
+	/* an unparsed message is at least P3, even when a cap fired */
+	assert_int_equal(v.severity, SIRT_SEV_P3);
+	assert_true(has_tag(&v, "unparsed"));
+	sirt_verdict_release(&v);
+	m->unparsed = 1;
+	sirt_rules_free(&r);
+	r = load("rule HELLO body /hello/\nscore HELLO 0.5\ndefault P4\n", 0);
+	assert_int_equal(sirt_triage(r, m, &v, &err), 0);
+	assert_int_equal(v.severity, SIRT_SEV_P3);
+	assert_true(has_tag(&v, "unparsed"));
+	sirt_verdict_release(&v);
+	assert_int_equal(sirt_triage(NULL, m, &v, &err), 0);
+	assert_int_equal(v.severity, SIRT_SEV_P3);
+	assert_string_equal(v.category, "unparsed");
+	sirt_verdict_release(&v);
+	sirt_msg_free(&m);
+	sirt_rules_free(&r);
+}
+
+static void test_warnings(void **state)
+{
+	struct sirt_rules *r;
+	size_t i, n;
+	int unknown = 0, never = 0, dup = 0, unused = 0;
+
+	(void)state;
+	r = load("rule A body /a/\nscore A 1\n"
+		 "rule A body /aa/\n"
+		 "rule __S body /s/\n"
+		 "meta M A && NOSUCH\nscore M 1\n"
+		 "meta N A && !A\nscore N 1\n"
+		 "score GHOST 2\n", 0);
+	n = sirt_rules_nwarnings(r);
+	for (i = 0; i < n; i++) {
+		const char *w = sirt_rules_warning(r, i);
+		unknown += strstr(w, "unknown rule NOSUCH") != NULL;
+		never += strstr(w, "meta N can never fire") != NULL;
+		dup += strstr(w, "t.rules:3: duplicate rule name A") != NULL;
+		unused += strstr(w, "__S is a sub-rule") != NULL;
+	}
+	assert_int_equal(unknown, 1);
+	assert_int_equal(never, 1);
+	assert_int_equal(dup, 1);
+	assert_int_equal(unused, 1);
+	sirt_rules_free(&r);
+}
+
+static void test_limits(void **state)
+{
+	struct sirt_rules *r;
+	struct sirt_verdict v;
+	struct sirt_buf b = SIRT_BUF_INIT;
+	struct timespec t0, t1;
+	double secs;
+	int i;
+
+	(void)state;
+	/* classic catastrophic backtracking, on 30000 'a's and no match */
+	r = load("rule EVIL body /^(a+)+$/\nscore EVIL 5\n"
+		 "rule EVIL2 body /(a|aa)+b/\nscore EVIL2 5\n"
+		 "rule OK body /aaaa/\ntag OK fine\n", SIRT_RULES_NO_PREFILTER);
+	sirt_buf_init(&b);
+	sirt_buf_adds(&b, "Subject: x\n\n");
+	for (i = 0; i < 30000; i++)
+		sirt_buf_addc(&b, 'a');
+	sirt_buf_adds(&b, "!\n");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	triage(r, b.data, &v);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_true(secs < 2.0);
+	assert_false(has_hit(&v, "EVIL"));
+	assert_false(has_hit(&v, "EVIL2"));
+	assert_true(has_hit(&v, "OK"));
+	assert_true(v.nnotes >= 1);
+	sirt_verdict_release(&v);
+	sirt_buf_release(&b);
+	sirt_rules_free(&r);
+}
+
+static void test_unquoted(void **state)
+{
+	char *u;
+	struct sirt_rules *r;
+	struct sirt_verdict v;
+
+	(void)state;
+	u = sirt_body_unquoted("I got this phishing mail, please check.\n\n"
+			       "---------- Forwarded message ---------\n"
+			       "From: bank\nYour account is compromised!\n");
+	assert_null(strstr(u, "compromised"));
+	assert_non_null(strstr(u, "phishing"));
+	free(u);
+	u = sirt_body_unquoted("New info below.\nOn Mon, 2 Nov 2026, SIRT wrote:\n> we were hacked\n");
+	assert_null(strstr(u, "hacked"));
+	free(u);
+	u = sirt_body_unquoted("Top\n> quoted hacked\nbottom\n");
+	assert_null(strstr(u, "hacked"));
+	assert_non_null(strstr(u, "bottom"));
+	free(u);
+	u = sirt_body_unquoted("Anfang\nAm 2. Nov. 2026 um 10:00 schrieb Bank:\nkompromittiert\n");
+	assert_null(strstr(u, "kompromittiert"));
+	free(u);
+
+	r = load("rule COMP body-unquoted /compromised/i\nseverity COMP P2\n", 0);
+	triage(r, "Subject: Fwd: alert\n\nFYI phishing.\n\n"
+		  "-------- Forwarded Message --------\nYour account is compromised\n", &v);
+	assert_false(has_hit(&v, "COMP"));
+	sirt_verdict_release(&v);
+	triage(r, "Subject: alert\n\nOur account is compromised\n", &v);
+	assert_true(has_hit(&v, "COMP"));
+	assert_int_equal(v.severity, SIRT_SEV_P2);
+	sirt_verdict_release(&v);
+	sirt_rules_free(&r);
+}
+
+/* The same verdicts with and without the prefilter, over patterns that
+ * exercise what Vectorscan approximates (lookarounds, backreferences,
+ * Unicode case folding, x flag, anchors with m). */
+static void test_prefilter_same(void **state)
+{
+	static const char *rules =
+		"rule L1 body /(?<!not )encrypted/i\n"
+		"rule L2 body /\\b(\\w+) \\1\\b/\n"
+		"rule L3 body /verschlüsselt/i\n"
+		"rule L4 body /^ \\s* ransom \\s+ note/mix\n"
+		"rule L5 subject /^re:/im\n"
+		"rule L6 body /.{0,3}x{2}/s\n"
+		"rule L7 uri /https?:\\/\\/[^\\/]+\\.zip\\b/i\n"
+		"rule L8 header:Received /from\\s+\\[?\\d+\\.\\d+/\n";
+	static const char *const msgs[] = {
+		"Subject: Re: hi\n\nThe disk was not encrypted.\n",
+		"Subject: x\n\nthe the disk was encrypted\n",
+		"Subject: x\n\nDIE DATEN SIND VERSCHLÜSSELT\n",
+		"Subject: x\n\n  RANSOM \n NOTE here\nxx\n",
+		"Subject: x\nReceived: from [10.0.0.1] by mx\n\nsee https://evil.zip/a\n",
+		"Subject: nothing\n\nplain text\n",
+	};
+	struct sirt_rules *on, *off;
+	size_t i, j;
+
+	(void)state;
+	on = load(rules, 0);
+	off = load(rules, SIRT_RULES_NO_PREFILTER);
+	assert_int_equal(sirt_rules_prefiltered(off), 0);
+	for (i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+		struct sirt_verdict a, b;
+		triage(on, msgs[i], &a);
+		triage(off, msgs[i], &b);
+		assert_int_equal(a.nhits, b.nhits);
+		for (j = 0; j < a.nhits; j++)
+			assert_string_equal(a.hits[j].rule, b.hits[j].rule);
+		sirt_verdict_release(&a);
+		sirt_verdict_release(&b);
+	}
+	sirt_rules_free(&on);
+	sirt_rules_free(&off);
+}
+
+static void test_overrides_and_dirs(void **state)
+{
+	char dir[] = "/tmp/sirt-rules-XXXXXX", path[256];
+	char local[300];
+	struct sirt_rules *r = NULL;
+	struct sirt_err err;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/20-b.rules", dir);
+	f = fopen(path, "w");
+	fputs("score A 2\n", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/10-a.rules", dir);
+	f = fopen(path, "w");
+	fputs("rule A body /a/\nscore A 1\n", f);
+	fclose(f);
+	snprintf(local, sizeof(local), "%s/local", dir);
+	assert_int_equal(sirt_mkdirs(local, 0700, &err), 0);
+	snprintf(path, sizeof(path), "%s/local/x.rules", dir);
+	f = fopen(path, "w");
+	fputs("disable A\nrule B body /b(/\n", f);
+	fclose(f);
+	/* the broken local file: error names it, nothing is returned */
+	assert_int_equal(sirt_rules_load(dir, local, &r, &err), -1);
+	assert_null(r);
+	assert_non_null(strstr(err.msg, "local/x.rules:2:"));
+	f = fopen(path, "w");
+	fputs("disable A\nrule B body /b/\ntag B bee\n", f);
+	fclose(f);
+	assert_int_equal(sirt_rules_load(dir, local, &r, &err), 0);
+	assert_int_equal(sirt_rules_count(r), 2);
+	sirt_rules_free(&r);
+	/* a missing directory is "not found" (callers treat it as no rules) */
+	assert_int_equal(sirt_rules_load("/nonexistent/rules", NULL, &r, &err), -1);
+	assert_int_equal(err.cls, SIRT_E_NOTFOUND);
+	unlink(path);
+	rmdir(local);
+	snprintf(path, sizeof(path), "%s/20-b.rules", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/10-a.rules", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_fields_and_effects),
+		cmocka_unit_test(test_metas_counts_facts),
+		cmocka_unit_test(test_floors_caps_thresholds),
+		cmocka_unit_test(test_unparsed_and_no_rules),
+		cmocka_unit_test(test_warnings),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_unquoted),
+		cmocka_unit_test(test_prefilter_same),
+		cmocka_unit_test(test_overrides_and_dirs),
+	};
+	sirt_log_init("test_rules", 0, SIRT_LOG_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
