@@ -113,6 +113,15 @@ int main(int argc, char **argv)
 	} else {
 		ctx.cfg = sirt_config_default();
 	}
+	/* [log] applies unless -v asked for more. */
+	if (ctx.cfg->log_level && !ctx.verbose) {
+		static const char *const names[] = { "error", "warning", "info", "debug" };
+		for (level = 0; level < 4; level++)
+			if (!strcmp(ctx.cfg->log_level, names[level]))
+				sirt_log_set_level((enum sirt_log_level)level);
+	}
+	if (ctx.cfg->log_target && !strcmp(ctx.cfg->log_target, "syslog"))
+		sirt_log_init("sirt", 1, sirt_log_get_level());
 	rc = c->fn(argc - optind, argv + optind, &ctx);
 	sirt_ctx_release(&ctx);
 	return rc;

@@ -51,4 +51,8 @@ contains "$out" "colour"
 printf '[source x]\ntype = imap\nhost = h\nuser = u\npassword = hunter2\n' > pw.conf
 out=$(sirt -c pw.conf cases 2>&1) && fail "a password in the config was accepted"
 lacks "$out" "hunter2"
+
+# The documented example configuration is valid as shipped.
+sed "s#/var/lib/sirt/sirt.db#$T/example.db#" "$SIRT_TOP/contrib/sirt.conf.example" > example.conf
+out=$(sirt -c example.conf cases 2>&1) || fail "contrib/sirt.conf.example does not load: $out"
 exit 0
