@@ -330,9 +330,19 @@ void msg_find_urls(const char *text, struct sirt_buf *urls)
 			n++;
 		}
 		end = n;
-		while (end > pl && strchr(".,;:!?)]}*", p[i + end - 1]) &&
-		       !(p[i + end - 1] == ')' && paren > 0))
+		while (end > pl && strchr(".,;:!?)]}*", p[i + end - 1])) {
+			if (p[i + end - 1] == ')') {
+				/* keep a ')' that closes a '(' of the URL */
+				size_t k;
+				int bal = 0;
+
+				for (k = pl; k < end; k++)
+					bal += p[i + k] == '(' ? 1 : p[i + k] == ')' ? -1 : 0;
+				if (bal >= 0)
+					break;
+			}
 			end--;
+		}
 		if (end > pl + 1 && n < MAX_URL_LEN) {
 			sirt_buf_add(urls, text + i, end);
 			sirt_buf_addc(urls, '\0');
@@ -377,7 +387,7 @@ static int name_in(const char *name, const char *const *list)
 
 static const char *const html_skip[] = { "script", "style", "head", "title",
 	"template", "object", "applet", "svg", "math", NULL };
-static const char *const html_block[] = { "p", "div", "br", "li", "ul", "ol",
+static const char *const html_block[] = { "p", "div", "li", "ul", "ol",
 	"tr", "table", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre",
 	"hr", "section", "article", "header", "footer", "nav", "aside", "dd",
 	"dt", "dl", "form", "fieldset", "address", "center", "main", "figure",
@@ -465,6 +475,12 @@ static int html_enter(struct html_out *o, xmlNode *n)
 			html_href(o, (const char *)href);
 			xmlFree(href);
 		}
+	}
+	if (strcasecmp(name, "br") == 0) {
+		while (o->b->len && o->b->data[o->b->len - 1] == ' ')
+			o->b->data[--o->b->len] = '\0';
+		sirt_buf_addc(o->b, '\n');
+		return 0;
 	}
 	if (strcasecmp(name, "td") == 0 || strcasecmp(name, "th") == 0)
 		html_text(o, " ");
