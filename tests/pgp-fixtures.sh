@@ -132,7 +132,8 @@ sed 's/^:-----BEGIN/-----BEGIN/' "$revfile" >"$W/rev.rev"
 BODY_ENC='Hello SIRT,
 
 Confidential: the staging database at db-staging.example.com accepts the
-default password.  Please keep this private.
+default password (admin console: https://db-staging.example.com/console).
+Please keep this private.
 
 -- 
 Alice'
