@@ -4,6 +4,7 @@
 #include <string.h>
 #include "sirt/buf.h"
 #include "sirt/case.h"
+#include "sirt/crypto.h"
 #include "sirt/intake.h"
 #include "sirt/log.h"
 #include "sirt/msg.h"
@@ -149,7 +150,16 @@ int sirt_intake(struct sirt_ctx *ctx, const void *raw, size_t len,
 	}
 	if (opts && opts->truncated)
 		flag_unparsed(msg, "message was truncated at the input size cap");
-	/* crypto: verify/decrypt goes here (crypto.h) */
+	/* Verify signatures, open encrypted parts (crypto.h).  A failure
+	 * here is not a reason to lose the message: it is stored, and the
+	 * crypto facts say what could not be done. */
+	sirt_err_clear(&terr);
+	if (sirt_ctx_crypto(ctx, &terr) < 0)
+		sirt_warn("crypto unavailable for message %.12s: %s", sha, terr.msg);
+	else if (ctx->crypto &&
+		 sirt_crypto_process(ctx->crypto, msg, &ctx->cfg->limits, &terr) < 0)
+		sirt_warn("crypto on message %.12s failed: %s", sha, terr.msg);
+	crypto_json = sirt_crypto_info_to_json(&msg->crypto);
 	sirt_err_clear(&terr);
 	if (sirt_ctx_rules(ctx, &terr) < 0 ||
 	    sirt_triage(ctx->rules, msg, &v, &terr) < 0) {
@@ -161,6 +171,7 @@ int sirt_intake(struct sirt_ctx *ctx, const void *raw, size_t len,
 			v.reason = sirt_xstrdup("triage failed: needs a human");
 		}
 	}
+	sirt_crypto_adjust_verdict(msg, &v);
 	if (store_message(ctx, msg, &v, crypto_json, opts, res, err) < 0)
 		goto out;
 	res->unparsed = msg->unparsed;
