@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include "sirt/crypto.h"
 #include "sirt/rules.h"
+#include "sirt/log.h"
 #include "sirt/sirt.h"
 #include "sirt/store.h"
 #include "sirt/triage.h"
@@ -36,12 +37,17 @@ int sirt_ctx_store(struct sirt_ctx *ctx, struct sirt_err *err)
 int sirt_ctx_rules(struct sirt_ctx *ctx, struct sirt_err *err)
 {
 	const char *dir = ctx->cfg && ctx->cfg->rules_dir ? ctx->cfg->rules_dir : "./rules";
+	struct stat st;
 
 	if (ctx->rules)
 		return 0;
+	/* Run outside a source tree, the default finds the installed rules. */
+	if (!strcmp(dir, "./rules") && stat(dir, &st) < 0)
+		dir = SIRT_DATADIR "/rules";
 	if (sirt_rules_load(dir, ctx->cfg ? ctx->cfg->rules_local_dir : NULL, &ctx->rules,
 			    err) < 0) {
 		if (err && err->cls == SIRT_E_NOTFOUND) {
+			sirt_warn("no rules in '%s': every report is P3 untriaged", dir);
 			sirt_err_clear(err);
 			return 0;
 		}
