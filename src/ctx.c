@@ -39,7 +39,7 @@ int sirt_ctx_rules(struct sirt_ctx *ctx, struct sirt_err *err)
 	const char *dir = ctx->cfg && ctx->cfg->rules_dir ? ctx->cfg->rules_dir : "./rules";
 	struct stat st;
 
-	if (ctx->rules)
+	if (ctx->rules || ctx->rules_tried)
 		return 0;
 	/* Run outside a source tree, the default finds the installed rules. */
 	if (!strcmp(dir, "./rules") && stat(dir, &st) < 0)
@@ -49,10 +49,12 @@ int sirt_ctx_rules(struct sirt_ctx *ctx, struct sirt_err *err)
 		if (err && err->cls == SIRT_E_NOTFOUND) {
 			sirt_warn("no rules in '%s': every report is P3 untriaged", dir);
 			sirt_err_clear(err);
+			ctx->rules_tried = 1;
 			return 0;
 		}
-		return -1;
+		return -1;   /* broken rules: said again for every message */
 	}
+	ctx->rules_tried = 1;
 	return 0;
 }
 

@@ -17,6 +17,7 @@ struct sirt_ctx {
 	int json;                    /* --json */
 	int verbose;                 /* -v count */
 	const char *argv0;
+	int rules_tried;             /* sirt_ctx_rules() looked (found or not) */
 };
 
 /* Open (and migrate) the store named by the configuration if not yet
