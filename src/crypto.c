@@ -85,9 +85,10 @@ static gpgme_error_t passphrase_cb(void *hook, const char *uid_hint,
 	struct sirt_crypto *c = hook;
 	size_t n;
 
-	(void)uid_hint;
 	(void)info;
-	if (!c->passphrase || prev_was_bad)
+	/* No uid hint: a symmetric (password) encrypted message.  Such a
+	 * message is not for the SIRT's key: never hand it our passphrase. */
+	if (!uid_hint || !c->passphrase || prev_was_bad)
 		return gpg_error(GPG_ERR_CANCELED);
 	n = strlen(c->passphrase);
 	if (gpgme_io_writen(fd, c->passphrase, n) < 0 ||
@@ -663,6 +664,9 @@ static int do_encrypted(struct walk *w, int idx, struct sirt_err *err)
 
 	if (c1 < 0 || c2 < 0)
 		return 0;
+	if (!msg->parts[idx].protocol &&
+	    !type_is(&msg->parts[c1], "application/pgp-encrypted"))
+		return 0;
 	mark_done(w, msg->parts[c1].data);
 	mark_done(w, msg->parts[c2].data);
 	if (!msg->parts[c2].data || !msg->parts[c2].size) {
@@ -860,8 +864,7 @@ static int do_attachment(struct walk *w, int idx, struct sirt_err *err)
 	gpgme_data_release(d);
 	if (t == GPGME_DATA_TYPE_PGP_KEY)
 		return do_keys(w, idx, err);
-	if (t == GPGME_DATA_TYPE_PGP_ENCRYPTED ||
-	    (t == GPGME_DATA_TYPE_PGP_OTHER && p->size > 0)) {
+	if (t == GPGME_DATA_TYPE_PGP_ENCRYPTED) {
 		struct bounded plain;
 		int got, rc;
 
@@ -908,12 +911,14 @@ int sirt_crypto_process(struct sirt_crypto *c, struct sirt_msg *msg,
 		int idx = (int)i;
 
 		if (p->kind == SIRT_PART_MULTIPART) {
-			if (type_is(p, "multipart/signed") && p->protocol &&
-			    strcmp(p->protocol, "application/pgp-signature") == 0) {
+			/* protocol= is required (RFC 3156), but some mailers
+			 * drop it: then the children's types decide. */
+			if (type_is(p, "multipart/signed") && (!p->protocol ||
+			    strcmp(p->protocol, "application/pgp-signature") == 0)) {
 				if (do_signed(&w, idx, err) < 0)
 					goto out;
-			} else if (type_is(p, "multipart/encrypted") && p->protocol &&
-				   strcmp(p->protocol, "application/pgp-encrypted") == 0) {
+			} else if (type_is(p, "multipart/encrypted") && (!p->protocol ||
+				   strcmp(p->protocol, "application/pgp-encrypted") == 0)) {
 				if (do_encrypted(&w, idx, err) < 0)
 					goto out;
 			}

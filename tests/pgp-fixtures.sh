@@ -3,10 +3,14 @@
 # the crypto tests, with the real gpg command line (never with sirt).
 #
 #   DIR/sirt-home     the SIRT's keyring: its own secret key, and the public
-#                     keys of alice (known signer), exp (expired) and rev
-#                     (revoked).  Not mallory's, not other's secret key.
+#                     keys of alice (known signer), bob (certified by the
+#                     SIRT key: full validity), exp (expired), rev (revoked)
+#                     and other.  Not mallory's, not other's secret key.
+#   DIR/sirt-pw-home  a second SIRT keyring whose key (sirt-pw@example.org)
+#                     has the passphrase in DIR/passphrase (agent caching off);
+#                     DIR/passphrase-wrong holds a wrong one
 #   DIR/sender-home   the senders' keyring: every secret key, SIRT's public.
-#   DIR/fpr/NAME      fingerprint of each key (sirt alice mallory exp rev other)
+#   DIR/fpr/NAME      fingerprint of each key (sirt alice bob mallory exp rev other)
 #   DIR/msgs/*.eml    messages, LF line endings as a Maildir stores them:
 #     plain             no PGP at all
 #     signed-good       PGP/MIME signed by alice
@@ -15,9 +19,13 @@
 #     signed-expired    signed by exp (key expired since)
 #     signed-revoked    signed by rev (key revoked since)
 #     signed-crlf       signed-good kept with CRLF line endings
+#     signed-certified  PGP/MIME signed by bob, whose key the SIRT certified
 #     encrypted         PGP/MIME encrypted to the SIRT key
 #     encrypted-other   PGP/MIME encrypted to other's key only
 #     encrypted-corrupt PGP/MIME whose ciphertext is damaged
+#     encrypted-symmetric PGP/MIME encrypted with a password (the same words
+#                       as DIR/passphrase), not to a key
+#     encrypted-pw      PGP/MIME encrypted to the passphrase-protected key
 #     sign-then-encrypt multipart/signed (alice) inside multipart/encrypted
 #     sign-encrypt      gpg --sign --encrypt in one packet (alice -> SIRT)
 #     inline-signed     text/plain with a clear-signed block (alice)
@@ -28,8 +36,13 @@
 #   gpgconf --homedir DIR/sirt-home --kill all  (and sender-home).
 set -euo pipefail
 D=${1:?usage: pgp-fixtures.sh DIR}
-mkdir -p "$D/sirt-home" "$D/sender-home" "$D/fpr" "$D/msgs" "$D/tmp"
-chmod 700 "$D/sirt-home" "$D/sender-home"
+mkdir -p "$D/sirt-home" "$D/sirt-pw-home" "$D/sender-home" "$D/fpr" "$D/msgs" "$D/tmp"
+chmod 700 "$D/sirt-home" "$D/sirt-pw-home" "$D/sender-home"
+PW='correct horse battery staple'
+printf '%s\n' "$PW" >"$D/passphrase"
+printf 'not the passphrase\n' >"$D/passphrase-wrong"
+chmod 600 "$D/passphrase" "$D/passphrase-wrong"
+printf 'default-cache-ttl 0\nmax-cache-ttl 0\n' >"$D/sirt-pw-home/gpg-agent.conf"
 S="$D/sender-home" K="$D/sirt-home" W="$D/tmp"
 G=(gpg --batch --quiet --no-tty --pinentry-mode loopback --passphrase '')
 
@@ -39,25 +52,30 @@ fpr_of() { # home email
 
 # Keys.  The SIRT key is made in its own home; the senders' keys in theirs.
 "${G[@]}" --homedir "$K" --quick-gen-key 'SIRT <sirt@example.org>' default default never
-for who in alice mallory other; do
+gpg --homedir "$D/sirt-pw-home" --batch --quiet --no-tty --pinentry-mode loopback --passphrase "$PW" \
+	--quick-gen-key 'SIRT PW <sirt-pw@example.org>' default default never
+for who in alice bob mallory other; do
 	"${G[@]}" --homedir "$S" --quick-gen-key "${who^} <$who@example.org>" default default never
 done
 # exp: valid for one day in 2020, used then, expired now.
 "${G[@]}" --homedir "$S" --faked-system-time 20200101T000000 \
 	--quick-gen-key 'Exp <exp@example.org>' ed25519 sign,cert 1d
 "${G[@]}" --homedir "$S" --quick-gen-key 'Rev <rev@example.org>' ed25519 sign,cert never
-for who in alice mallory other exp rev; do
+for who in alice bob mallory other exp rev; do
 	fpr_of "$S" "$who@example.org" >"$D/fpr/$who"
 done
 fpr_of "$K" sirt@example.org >"$D/fpr/sirt"
 
 # The SIRT knows alice, exp and rev (not mallory); the senders know SIRT.
-gpg --homedir "$K" --batch --export --armor sirt@example.org >"$W/sirt.pub"
+{ gpg --homedir "$K" --batch --export --armor sirt@example.org
+  gpg --homedir "$D/sirt-pw-home" --batch --export --armor sirt-pw@example.org; } >"$W/sirt.pub"
 "${G[@]}" --homedir "$S" --import "$W/sirt.pub"
-for who in alice exp rev other; do
+for who in alice bob exp rev other; do
 	gpg --homedir "$S" --batch --export --armor "$who@example.org"
 done >"$W/known.pub"
 "${G[@]}" --homedir "$K" --import "$W/known.pub"
+# The SIRT certifies bob's key (local signature): full validity.
+"${G[@]}" --homedir "$K" --quick-lsign-key "$(cat "$D/fpr/bob")" >/dev/null
 gpg --homedir "$S" --batch --export --armor mallory@example.org >"$W/mallory.pub"
 # other's public key is known to the SIRT but not its secret key.
 
@@ -119,6 +137,7 @@ lf <"$D/msgs/signed-crlf.eml" >"$D/msgs/signed-good.eml"
 sed 's/found an SQL injection/found an SQM injection/' "$D/msgs/signed-good.eml" >"$D/msgs/signed-bad.eml"
 cmp -s "$D/msgs/signed-good.eml" "$D/msgs/signed-bad.eml" && { echo "signed-bad unchanged" >&2; exit 1; }
 
+{ headers 'Bob <bob@example.org>' 'Signed by a certified key'; sign_entity bob "$W/inner-signed"; } | lf >"$D/msgs/signed-certified.eml"
 { headers 'Mallory <mallory@example.org>' 'Signed by unknown key'; sign_entity mallory "$W/inner-signed"; } | lf >"$D/msgs/signed-unknown.eml"
 { headers 'Exp <exp@example.org>' 'Signed by expired key'
   sign_entity exp "$W/inner-signed" '--faked-system-time 20200101T010000'; } | lf >"$D/msgs/signed-expired.eml"
@@ -145,6 +164,17 @@ inner_text "$BODY_ENC" >"$W/inner-enc"
 # Damage the ciphertext: change a character in the middle of the armor.
 awk 'BEGIN{n=0} /^-----BEGIN PGP MESSAGE-----/{inb=1} inb && length($0)==64 && ++n==2 { $0 = (substr($0,1,10) == "AAAAAAAAAA") ? "B" substr($0,2) : "AAAAAAAAAA" substr($0,11) } {print}' \
 	"$D/msgs/encrypted.eml" | sed 's/Encrypted report/Corrupt encrypted report/' >"$D/msgs/encrypted-corrupt.eml"
+
+{ headers 'Alice <alice@example.org>' 'Encrypted to a protected key'
+  encrypt_entity "$W/inner-enc" -e -r sirt-pw@example.org; } | lf >"$D/msgs/encrypted-pw.eml"
+gpg --homedir "$S" --batch --quiet --no-tty --pinentry-mode loopback --passphrase "$PW" \
+	--armor --symmetric -o "$W/sym.asc" --yes "$W/inner-enc"
+{ headers 'Alice <alice@example.org>' 'Password encrypted report'
+  printf 'Content-Type: multipart/encrypted; boundary="enc-bnd";\r\n protocol="application/pgp-encrypted"\r\n\r\n'
+  printf -- '--enc-bnd\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n'
+  printf -- '--enc-bnd\r\nContent-Type: application/octet-stream\r\n\r\n'
+  crlf <"$W/sym.asc"
+  printf '\r\n--enc-bnd--\r\n'; } | lf >"$D/msgs/encrypted-symmetric.eml"
 
 sign_entity alice "$W/inner-enc" >"$W/signed-entity"
 { headers 'Alice <alice@example.org>' 'Signed then encrypted'

@@ -31,7 +31,7 @@ static struct sirt_crypto *cr; /* SIRT keyring, no trusted signers */
 static struct sirt_crypto *cr_trust; /* same keyring, alice trusted */
 static struct sirt_crypto *cr_nm;    /* notmuch's keyring */
 static struct sirt_crypto *cr_go;    /* go-pgpmail's keyring */
-static char fpr_alice[64], fpr_mallory[64], fpr_exp[64], fpr_rev[64];
+static char fpr_alice[64], fpr_bob[64], fpr_mallory[64], fpr_exp[64], fpr_rev[64];
 
 /* Run argv (no shell); stdout/stderr to /dev/null unless verbose. */
 static int run(char *const argv[])
@@ -74,8 +74,10 @@ static void read_fpr(const char *who, char out[64])
 	free(data);
 }
 
-/* A crypto context on home, trusting the given fingerprint (or none). */
-static struct sirt_crypto *open_home(const char *home, const char *trust)
+/* A crypto context on home, trusting the given fingerprint (or none),
+ * with the passphrase in pwfile (or none). */
+static struct sirt_crypto *open_home_pw(const char *home, const char *trust,
+					const char *pwfile)
 {
 	struct sirt_config *cfg = sirt_config_default();
 	struct sirt_crypto *c = NULL;
@@ -88,10 +90,17 @@ static struct sirt_crypto *open_home(const char *home, const char *trust)
 		cfg->trusted_signers[0] = sirt_xstrdup(trust);
 		cfg->ntrusted_signers = 1;
 	}
+	if (pwfile)
+		cfg->passphrase_file = sirt_xstrdup(pwfile);
 	if (sirt_crypto_open(cfg, &c, &err) < 0)
 		fail_msg("sirt_crypto_open: %s", err.msg);
 	sirt_config_free(&cfg);
 	return c;
+}
+
+static struct sirt_crypto *open_home(const char *home, const char *trust)
+{
+	return open_home_pw(home, trust, NULL);
 }
 
 /* A home holding one secret key file. */
@@ -124,6 +133,7 @@ static int setup(void **state)
 		return -1;
 	}
 	read_fpr("alice", fpr_alice);
+	read_fpr("bob", fpr_bob);
 	read_fpr("mallory", fpr_mallory);
 	read_fpr("exp", fpr_exp);
 	read_fpr("rev", fpr_rev);
@@ -144,8 +154,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	static const char *homes[] = { "sirt-home", "sender-home", "nm-home",
-				       "go-home", NULL };
+	static const char *homes[] = { "sirt-home", "sirt-pw-home", "sender-home",
+				       "nm-home", "go-home", NULL };
 	char home[512];
 	int i;
 
@@ -291,6 +301,19 @@ static void t_signed_crlf(void **state)
 	sirt_msg_free(&m);
 }
 
+static void t_signed_certified(void **state)
+{
+	/* bob is not in trusted_signers, but the SIRT key certified his key:
+	 * full validity in the keyring makes him trusted. */
+	struct sirt_msg *m = open_fixture(cr, "signed-certified");
+
+	(void)state;
+	assert_one_sig(m, SIRT_SIG_GOOD, fpr_bob);
+	assert_string_equal(m->crypto.sigs[0].validity, "full");
+	assert_true(m->crypto.sigs[0].trusted);
+	sirt_msg_free(&m);
+}
+
 static void t_signed_unknown(void **state)
 {
 	struct sirt_msg *m = open_fixture(cr_trust, "signed-unknown");
@@ -386,6 +409,81 @@ static void t_encrypted_corrupt(void **state)
 	assert_non_null(m->crypto.decrypt_error);
 	assert_false(has_text(m, "staging database"));
 	sirt_msg_free(&m);
+}
+
+static void t_encrypted_symmetric(void **state)
+{
+	/* Password-encrypted: not for the SIRT key, never given a passphrase. */
+	struct sirt_msg *m = open_fixture(cr, "encrypted-symmetric");
+
+	(void)state;
+	assert_int_equal(m->crypto.status, SIRT_CRYPTO_ENCRYPTED);
+	assert_true(m->crypto.undecryptable);
+	assert_false(m->crypto.decrypted);
+	assert_false(has_text(m, "staging database"));
+	sirt_msg_free(&m);
+}
+
+/* The SIRT key's passphrase comes from a file through loopback pinentry. */
+static void t_passphrase(void **state)
+{
+	char home[512], pw[512], bad[512];
+	struct sirt_crypto *c;
+	struct sirt_msg *m;
+	struct sirt_err err;
+
+	(void)state;
+	path(home, sizeof(home), "sirt-pw-home", "");
+	path(pw, sizeof(pw), "passphrase", "");
+	path(bad, sizeof(bad), "passphrase-wrong", "");
+
+	/* No passphrase: cannot open, and says so. */
+	c = open_home(home, NULL);
+	m = open_fixture(c, "encrypted-pw");
+	assert_true(m->crypto.undecryptable);
+	assert_false(has_text(m, "staging database"));
+	sirt_msg_free(&m);
+	sirt_crypto_close(&c);
+
+	/* A wrong passphrase: refused once, no loop. */
+	c = open_home_pw(home, NULL, bad);
+	m = open_fixture(c, "encrypted-pw");
+	assert_true(m->crypto.undecryptable);
+	assert_non_null(m->crypto.decrypt_error);
+	assert_false(has_text(m, "staging database"));
+	sirt_msg_free(&m);
+	sirt_crypto_close(&c);
+
+	/* The right one opens it. */
+	c = open_home_pw(home, NULL, pw);
+	m = open_fixture(c, "encrypted-pw");
+	if (!m->crypto.decrypted)
+		fail_msg("not decrypted: %s", m->crypto.decrypt_error ?
+			 m->crypto.decrypt_error : "?");
+	assert_true(has_text(m, "staging database"));
+	sirt_msg_free(&m);
+
+	/* A password-encrypted message is never given that passphrase,
+	 * even when the password is the same words. */
+	m = open_fixture(c, "encrypted-symmetric");
+	assert_true(m->crypto.undecryptable);
+	assert_false(has_text(m, "staging database"));
+	sirt_msg_free(&m);
+	sirt_crypto_close(&c);
+
+	/* A missing passphrase file is a configuration error. */
+	{
+		struct sirt_config *cfg = sirt_config_default();
+
+		sirt_free(&cfg->gnupg_home);
+		sirt_free(&cfg->passphrase_file);
+		cfg->gnupg_home = sirt_xstrdup(home);
+		cfg->passphrase_file = sirt_xstrdup("/nonexistent/passphrase");
+		assert_int_equal(sirt_crypto_open(cfg, &c, &err), -1);
+		assert_int_equal(err.cls, SIRT_E_CONFIG);
+		assert_null(c);
+		sirt_config_free(&cfg);
+	}
 }
 
 static void t_sign_then_encrypt(void **state)
@@ -701,6 +799,7 @@ int main(void)
 		cmocka_unit_test(t_plain),
 		cmocka_unit_test(t_signed_good),
 		cmocka_unit_test(t_signed_crlf),
+		cmocka_unit_test(t_signed_certified),
 		cmocka_unit_test(t_signed_unknown),
 		cmocka_unit_test(t_signed_bad),
 		cmocka_unit_test(t_signed_expired),
@@ -708,6 +807,8 @@ int main(void)
 		cmocka_unit_test(t_encrypted),
 		cmocka_unit_test(t_encrypted_other),
 		cmocka_unit_test(t_encrypted_corrupt),
+		cmocka_unit_test(t_encrypted_symmetric),
+		cmocka_unit_test(t_passphrase),
 		cmocka_unit_test(t_sign_then_encrypt),
 		cmocka_unit_test(t_sign_encrypt),
 		cmocka_unit_test(t_inline_signed),
