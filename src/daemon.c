@@ -231,11 +231,16 @@ static void *worker_main(void *arg)
 			if (failures)
 				sirt_info("source %s: connected again", w->sc->name);
 			for (;;) {
-				if (drain(w, src, &err) < 0)
+				if (drain(w, src, &err) < 0) {
+					r = -1;
 					break;
+				}
 				failures = 0;
 				r = wait_for_mail(w, src, &err);
-				if (r != 0)
+				/* A source without idle() (Maildir, mbox) is
+				 * opened afresh each interval: it sees the
+				 * directory or file as it is now. */
+				if (r != 0 || !w->ops->idle)
 					break;
 			}
 			src_lock(w);
@@ -243,6 +248,8 @@ static void *worker_main(void *arg)
 			src_unlock(w);
 			if (sirt_daemon_stopping())
 				break;
+			if (r == 0)
+				continue;
 		}
 		failures++;
 		temporary = err.cls == SIRT_E_TEMP;

@@ -123,7 +123,9 @@ static int imap_fail(struct imap_src *s, int r, const char *what,
 	char *clean = NULL;
 	int rc;
 
-	if (r == MAILIMAP_ERROR_STREAM)
+	/* A dropped connection, or a response cut short (BYE, server
+	 * restart): reconnect with backoff. */
+	if (r == MAILIMAP_ERROR_STREAM || r == MAILIMAP_ERROR_PARSE)
 		cls = SIRT_E_TEMP;
 	if (r == MAILIMAP_ERROR_MEMORY)
 		cls = SIRT_E_FATAL;
@@ -361,8 +363,11 @@ static int idle_stop(struct imap_src *s, struct sirt_err *err)
 		return 0;
 	s->idling = 0;
 	r = mailimap_idle_done(s->imap);
-	if (r != MAILIMAP_NO_ERROR)
-		return imap_fail(s, r, "IDLE", err);
+	if (r != MAILIMAP_NO_ERROR) {
+		imap_fail(s, r, "IDLE", err);
+		err->cls = SIRT_E_TEMP; /* the server ended IDLE: reconnect */
+		return -1;
+	}
 	return 0;
 }
 
