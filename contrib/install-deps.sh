@@ -6,7 +6,7 @@ PKGS="build-essential pkg-config git ca-certificates
  libetpan-dev libgpgme-dev gnupg libpcre2-dev libsqlite3-dev
  libcurl4-gnutls-dev libgnutls28-dev libjansson-dev libinih-dev libxml2-dev
  libcmocka-dev libvectorscan-dev
- clang libclang-rt-14-dev valgrind sqlite3 pcre2-utils python3 openssl
+ clang libclang-rt-14-dev valgrind sqlite3 pcre2-utils python3 openssl jq
  dovecot-imapd dovecot-core isync"
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps: run as root (apt-get)" >&2
