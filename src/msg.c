@@ -1029,6 +1029,28 @@ static void walk_mime(struct walk *w, const struct mailmime *mm, int parent,
 	p = &m->parts[idx];
 	s = ent_start ? ent_start : mm->mm_mime_start;
 	e = mm->mm_mime_start + mm->mm_length;
+	if (!ent_start && parent >= 0 &&
+	    m->parts[parent].kind == SIRT_PART_MULTIPART &&
+	    m->parts[parent].src_buf == w->src_buf) {
+		/* libetpan skips empty lines after a boundary line, but they
+		 * belong to the entity (a part without headers starts with
+		 * one): move the start back to the end of the boundary line */
+		const char *lo = w->base + m->parts[parent].entity_off, *u;
+
+		for (;;) {
+			u = s;
+			if (u > lo && u[-1] == '\n')
+				u--;
+			else
+				break;
+			if (u > lo && u[-1] == '\r')
+				u--;
+			if (u > lo && u[-1] == '\n')
+				s = u;
+			else
+				break;
+		}
+	}
 	if (s >= w->base && e >= s && e <= w->base + w->base_len) {
 		p->entity_off = (size_t)(s - w->base);
 		p->entity_len = (size_t)(e - s);

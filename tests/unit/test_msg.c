@@ -850,11 +850,24 @@ static void test_entity_offsets_lf(void **state)
 	const unsigned char *e;
 	size_t len;
 
+	static const char noheaders[] =
+		"Content-Type: multipart/signed; boundary=zz; protocol=\"application/pgp-signature\"\r\n\r\n"
+		"--zz\r\n\r\nno headers here\r\n--zz\r\n"
+		"Content-Type: application/pgp-signature\r\n\r\nSIG\r\n--zz--\r\n";
+
 	(void)state;
 	m = parse(s);
 	e = sirt_part_entity(m, &m->parts[1], &len);
 	assert_int_equal(len, strlen("Content-Type: text/plain\n\nline\n"));
 	assert_memory_equal(e, "Content-Type: text/plain\n\nline\n", len);
+	sirt_msg_free(&m);
+	/* a part without headers starts with its empty line (RFC 2046) */
+	m = parse(noheaders);
+	assert_int_equal(m->nparts, 3);
+	e = sirt_part_entity(m, &m->parts[1], &len);
+	assert_int_equal(len, strlen("\r\nno headers here"));
+	assert_memory_equal(e, "\r\nno headers here", len);
+	assert_string_equal(m->parts[1].text, "no headers here");
 	sirt_msg_free(&m);
 }
 
