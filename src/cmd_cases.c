@@ -10,14 +10,28 @@
 #include "sirt/util.h"
 #include "cmd.h"
 
-/* One line of terminal output must not carry control characters from
- * a hostile subject: replace them. */
-static void print_clean(const char *s, int width)
+/* Print s in a column of width characters (UTF-8 code points, padded
+ * with spaces; 0 = no limit, no padding).  Control characters from a
+ * hostile subject become spaces; a cut never splits a character. */
+static void print_col(const char *s, int width)
 {
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
 	int n = 0;
 
-	for (; s && *s && (width <= 0 || n < width); s++, n++)
-		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s);
+	while (*p && (width <= 0 || n < width)) {
+		size_t k = 1;
+		if (*p >= 0xc0)
+			while ((p[k] & 0xc0) == 0x80 && k < 4)
+				k++;
+		if (*p < 0x20 || *p == 0x7f)
+			putchar(' ');
+		else
+			fwrite(p, 1, k, stdout);
+		p += k;
+		n++;
+	}
+	for (; width > 0 && n < width; n++)
+		putchar(' ');
 }
 
 json_t *cmd_case_json(const struct sirt_case *c);
@@ -104,10 +118,9 @@ int cmd_cases(int argc, char **argv, struct sirt_ctx *ctx)
 			printf("%-14s %-3s %-13s %-20s ", cs[i].ref,
 			       sirt_severity_name(cs[i].severity), cs[i].state,
 			       cs[i].received);
-			print_clean(cs[i].reporter ? cs[i].reporter : "-", 30);
-			printf("%*s ", (int)(30 - (cs[i].reporter ?
-				(strlen(cs[i].reporter) > 30 ? 30 : strlen(cs[i].reporter)) : 1)), "");
-			print_clean(cs[i].subject ? cs[i].subject : "(no subject)", 0);
+			print_col(cs[i].reporter ? cs[i].reporter : "-", 30);
+			putchar(' ');
+			print_col(cs[i].subject ? cs[i].subject : "(no subject)", 0);
 			if (cs[i].unparsed)
 				printf("  [unparsed]");
 			putchar('\n');
