@@ -82,8 +82,11 @@ e2e: $(BIN)
 asan:
 	$(MAKE) BUILD=build-asan SANITIZE=1 CFLAGS="-O1 -g" check
 
+# The CLI paths under valgrind memcheck (a leak or error fails the test).
+VALGRIND_TESTS ?= ingest set maildir mbox demo
 valgrind: $(BIN)
-	BUILD=$(BUILD) SIRT_VALGRIND=1 tests/run-tests.sh e2e
+	@for t in $(VALGRIND_TESTS); do \
+	    BUILD=$(BUILD) SIRT_VALGRIND=1 tests/run-tests.sh e2e "$$t" || exit 1; done
 
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_TIME ?= 60
