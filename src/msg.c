@@ -609,6 +609,182 @@ static void prescan(const char *p, size_t len, struct prescan *ps)
 		ps->containers++;
 }
 
+/* Skeleton scan: libetpan parses a nested entity by rescanning its whole
+ * range at every level, so nesting costs depth x size before we can look
+ * at the tree.  This iterative scan follows the same rules (first
+ * Content-Type, boundary= of multipart, message/rfc822 unless base64/QP,
+ * digest parts default to messages, empty lines after a boundary line
+ * skipped) and stops at the depth limit, so libetpan only ever sees
+ * inputs whose nesting is within it.  Work is O(size x limit). */
+
+struct skel_item {
+	size_t s, e;
+	int depth;
+	int digest_child;
+};
+
+/* Unfolded value (at most cap-1 bytes) of the first header named name
+ * in the header block [s, e) of p; returns 1 if found. */
+static int skel_header(const char *p, size_t s, size_t e, const char *name,
+		       char *out, size_t cap)
+{
+	size_t nl = strlen(name), i = s, n = 0;
+
+	out[0] = '\0';   /* not found: empty, never last item's value */
+	while (i < e) {
+		const char *q = memchr(p + i, '\n', e - i);
+		size_t le = q ? (size_t)(q - p) : e;
+
+		if (le - i > nl && strncasecmp(p + i, name, nl) == 0 &&
+		    p[i + nl] == ':') {
+			size_t j = i + nl + 1;
+
+			for (;;) {
+				for (; j < le && n + 1 < cap; j++)
+					if (p[j] != '\r')
+						out[n++] = p[j];
+				if (le + 1 < e && (p[le + 1] == ' ' || p[le + 1] == '\t')) {
+					j = le + 1;
+					q = memchr(p + j, '\n', e - j);
+					le = q ? (size_t)(q - p) : e;
+					continue;
+				}
+				break;
+			}
+			out[n] = '\0';
+			return 1;
+		}
+		i = le + 1;
+	}
+	return 0;
+}
+
+/* The boundary= parameter of a Content-Type value, unquoted. */
+static int skel_boundary(const char *v, char *out, size_t cap)
+{
+	const char *b = v;
+	size_t n = 0;
+
+	while ((b = strcasestr(b, "boundary"))) {
+		const char *q = b + 8;
+
+		b = q;
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (*q != '=')
+			continue;
+		q++;
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (*q == '"') {
+			q++;
+			while (*q && *q != '"' && n + 1 < cap)
+				out[n++] = *q++;
+		} else {
+			while (*q && *q != ';' && *q != ' ' && *q != '\t' && n + 1 < cap)
+				out[n++] = *q++;
+		}
+		out[n] = '\0';
+		return n > 0;
+	}
+	return 0;
+}
+
+/* Deepest nesting found (capped at max_depth + 1); *many_r is set if
+ * there are more than max_items entities. */
+static int skel_depth(const char *p, size_t len, int max_depth, size_t max_items,
+		      int *many_r)
+{
+	struct skel_item *st;
+	size_t sp = 0, cap = 64, items = 0;
+	int deepest = 0;
+	char ct[1024] = "", cte[64] = "", bnd[256] = "";
+
+	st = sirt_xmalloc(cap * sizeof(*st));
+	st[sp++] = (struct skel_item){ 0, len, 0, 0 };
+	*many_r = 0;
+	while (sp) {
+		struct skel_item it = st[--sp];
+		size_t body, hend, i, bl, part_s = 0;
+		int have_ct, in_part = 0;
+		const char *v;
+
+		if (it.depth > deepest)
+			deepest = it.depth;
+		if (deepest > max_depth)
+			break;
+		if (++items > max_items) {
+			*many_r = 1;
+			break;
+		}
+		hend = it.s + header_block_len(p + it.s, it.e - it.s, &body);
+		body += it.s;
+		have_ct = skel_header(p, it.s, hend, "Content-Type", ct, sizeof(ct));
+		v = ct;
+		while (*v == ' ' || *v == '\t' || *v == '"')
+			v++;
+		if ((!have_ct && it.digest_child) ||
+		    (have_ct && strncasecmp(v, "message/rfc822", 14) == 0)) {
+			if (skel_header(p, it.s, hend, "Content-Transfer-Encoding",
+					cte, sizeof(cte)) &&
+			    (strcasestr(cte, "base64") || strcasestr(cte, "quoted")))
+				continue;
+			if (sp == cap)
+				st = sirt_xrealloc(st, (cap *= 2) * sizeof(*st));
+			st[sp++] = (struct skel_item){ body, it.e, it.depth + 1, 0 };
+			continue;
+		}
+		if (!have_ct || strncasecmp(v, "multipart", 9) != 0 ||
+		    !skel_boundary(v, bnd, sizeof(bnd)))
+			continue;
+		bl = strlen(bnd);
+		/* delimiter lines: "--" boundary, then "--" or blanks */
+		for (i = body; i < it.e;) {
+			const char *q = memchr(p + i, '\n', it.e - i);
+			size_t le = q ? (size_t)(q - p) : it.e, k;
+			int delim = 0, close = 0;
+
+			if (le - i >= bl + 2 && p[i] == '-' && p[i + 1] == '-' &&
+			    memcmp(p + i + 2, bnd, bl) == 0) {
+				k = i + 2 + bl;
+				if (le - k >= 2 && p[k] == '-' && p[k + 1] == '-') {
+					delim = close = 1;
+				} else {
+					while (k < le && (p[k] == ' ' || p[k] == '\t' || p[k] == '\r'))
+						k++;
+					delim = k == le;
+				}
+			}
+			if (delim) {
+				if (in_part && i > part_s) {
+					if (sp == cap)
+						st = sirt_xrealloc(st, (cap *= 2) * sizeof(*st));
+					st[sp++] = (struct skel_item){ part_s, i, it.depth + 1,
+						strncasecmp(v, "multipart/digest", 16) == 0 };
+				}
+				in_part = !close;
+				part_s = le + 1;
+				/* libetpan skips empty lines after the delimiter */
+				while (part_s < it.e && (p[part_s] == '\n' ||
+					 (p[part_s] == '\r' && part_s + 1 < it.e &&
+					  p[part_s + 1] == '\n')))
+					part_s += p[part_s] == '\n' ? 1 : 2;
+				if (close)
+					break;
+			}
+			i = le + 1;
+		}
+		if (in_part && part_s < it.e) {
+			if (sp == cap)
+				st = sirt_xrealloc(st, (cap *= 2) * sizeof(*st));
+			st[sp++] = (struct skel_item){ part_s, it.e, it.depth + 1,
+				strncasecmp(v, "multipart/digest", 16) == 0 };
+		}
+	}
+	free(st);
+	return deepest;
+}
+
 struct etpan_job {
 	const char *data;
 	size_t len;
@@ -1084,8 +1260,20 @@ static void parse_mime(struct walk *w, const char *data, size_t len, int parent,
 {
 	struct mailmime *root = NULL, *top;
 	const char *why = NULL;
-	int r;
+	int r, many;
 
+	if (skel_depth(data, len, w->lim->max_mime_depth - depth,
+		       (size_t)w->lim->max_parts * 4 + 16, &many) >
+	    w->lim->max_mime_depth - depth) {
+		set_unparsed(w->msg, "MIME depth %d exceeds limit %d",
+			     w->lim->max_mime_depth + 1, w->lim->max_mime_depth);
+		return;
+	}
+	if (many) {
+		set_unparsed(w->msg, "more than %d MIME parts (limit %d)",
+			     w->lim->max_parts, w->lim->max_parts);
+		return;
+	}
 	r = parse_on_stack(data, len, &root, &why);
 	if (r < 0) {
 		set_unparsed(w->msg, "MIME structure not parsed: %s", why);
