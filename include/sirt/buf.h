@@ -29,7 +29,8 @@ void sirt_buf_adds(struct sirt_buf *b, const char *s);
 void sirt_buf_addc(struct sirt_buf *b, char c);
 void sirt_buf_addf(struct sirt_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-void sirt_buf_vaddf(struct sirt_buf *b, const char *fmt, va_list ap);
+void sirt_buf_vaddf(struct sirt_buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 /* Hand the string to the caller (who frees it); b becomes empty. */
 char *sirt_buf_detach(struct sirt_buf *b, size_t *len_r);
 
