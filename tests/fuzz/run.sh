@@ -25,12 +25,12 @@ for bin in "$dir"/fuzz_*; do
 			# seeds: every file of test mail up to 1 MB, flat names
 			find tests/data -type f -size -1024k ! -name '*.md' -print0 |
 			while IFS= read -r -d '' f; do
-				cp "$f" "$corpus/seed-$(printf '%s' "$f" | sha256sum | cut -c1-16)"
+				cp "$f" "$corpus/seed-$(printf "%s" "$f" | sha256sum | cut -c1-16)" 2>/dev/null || true
 			done
 		fi
 	fi
 	args=(-max_total_time="$secs" -timeout=10 -rss_limit_mb=2560
-	      -max_len=262144 -print_final_stats=1 -artifact_prefix="$arts/")
+	      -max_len=65536 -print_final_stats=1 -artifact_prefix="$arts/")
 	[ -f "tests/fuzz/$short.dict" ] && args+=(-dict="tests/fuzz/$short.dict")
 	log=build-fuzz/fuzz-$short.log
 	echo "fuzzing $name for ${secs}s (corpus $corpus, log $log)"
