@@ -13,8 +13,13 @@
  * only and handed over with oversized = 1.  The data handed out points
  * into the group's fetch result (valid until the next call of next()).
  *
+ * Batch commit: the messages of one fetched group are taken into the
+ * store inside one transaction (store.h sirt_store_batch_begin), each
+ * intake a savepoint; the group is committed when it has been handed
+ * out, and only then are its messages flagged.
+ *
  * Crash safety: ack() only records the UID.  When every message of a
- * batch has been handed out, the batch is applied at the server
+ * group has been committed, its messages are applied at the server
  * (flag: +FLAGS (\Seen $SirtFiled); move: UID MOVE, else UID COPY +
  * \Deleted + UID EXPUNGE) and only then is the state advanced past it.
  * A kill at any point therefore leaves the state at or below the first
@@ -86,6 +91,7 @@ struct imap_src {
 	clist *group;                   /* fetch result of the current group */
 	size_t group_first, group_n;    /* batch indexes it covers */
 	size_t handpos;                 /* next batch index to hand out */
+	int tx_open;                    /* a store batch spans the group */
 
 	char idbuf[32];
 };
@@ -795,6 +801,49 @@ static int fetch_group(struct imap_src *s, struct sirt_err *err)
 	return 0;
 }
 
+/* Open one store transaction for the group about to be handed out
+ * (batch commit: one fsync per group instead of one per message).  The
+ * daemon lock is held until tx_commit(): every intake of the group runs
+ * as a savepoint inside it, and no other source's message can slip
+ * into a transaction whose acknowledgements are still pending. */
+static int tx_begin(struct imap_src *s, struct sirt_err *err)
+{
+	struct sirt_ctx *ctx = s->base.ctx;
+
+	if (s->tx_open)
+		return 0;
+	sirt_daemon_lock();
+	if (sirt_ctx_store(ctx, err) < 0 ||
+	    sirt_store_batch_begin(ctx->store, err) < 0) {
+		sirt_daemon_unlock();
+		return -1;
+	}
+	s->tx_open = 1;
+	return 0;
+}
+
+/* Commit the group's transaction.  If that fails, nothing of it is
+ * stored: its acknowledgements are dropped (not flagged, state not
+ * advanced past them) and the messages come again next time. */
+static int tx_commit(struct imap_src *s, struct sirt_err *err)
+{
+	size_t i;
+	int r;
+
+	if (!s->tx_open)
+		return 0;
+	r = sirt_store_batch_commit(s->base.ctx->store, err);
+	s->tx_open = 0;
+	sirt_daemon_unlock();
+	if (r < 0) {
+		for (i = 0; i < s->nbatch; i++)
+			if (s->batch[i].state == ITEM_ACKED)
+				s->batch[i].state = ITEM_HANDED;
+		return -1;
+	}
+	return 0;
+}
+
 /* Apply the acknowledged messages of the batch at the server, then
  * advance the state past the batch's prefix that is done. */
 static int apply_batch(struct imap_src *s, struct sirt_err *err)
@@ -896,11 +945,16 @@ static int imap_next(struct sirt_source *src, struct sirt_source_msg *m,
 				s->search_from = item->uid + 1;
 			return 1;
 		}
+		/* Group done: commit it, then flag what it stored. */
+		if (s->tx_open && (tx_commit(s, err) < 0 || apply_batch(s, err) < 0))
+			goto fail;
 		if (s->batch && s->fetched < s->nbatch) {
 			s->handpos = s->fetched;
 			if (fetch_group(s, err) < 0)
 				goto fail;
 			s->handpos = s->group_first;
+			if (s->group && tx_begin(s, err) < 0)
+				goto fail;
 			continue;
 		}
 		/* Batch done: apply it before starting the next one. */
@@ -942,6 +996,8 @@ static int imap_flush(struct sirt_source *src, struct sirt_err *err)
 {
 	struct imap_src *s = (struct imap_src *)src;
 
+	if (tx_commit(s, err) < 0)
+		return sirt_err_prefix(err, "source %s", src->conf->name);
 	if (!s->imap || !s->imap->imap_stream || !s->batch)
 		return 0;
 	if (idle_stop(s, err) < 0 || apply_batch(s, err) < 0)
@@ -1013,6 +1069,10 @@ static void imap_close(struct sirt_source **srcp)
 	if (!s)
 		return;
 	sirt_err_clear(&err);
+	/* What intake stored is kept (committed); unflagged, it is fetched
+	 * again next time and recognised. */
+	if (tx_commit(s, &err) < 0)
+		sirt_warn("%s", err.msg);
 	if (s->imap) {
 		if (s->imap->imap_stream) {
 			/* Best effort: deferred acks, then a polite LOGOUT. */

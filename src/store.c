@@ -26,6 +26,7 @@ struct sirt_store {
 	char *path;
 	struct stmt_slot cache[STMT_CACHE];
 	int in_tx;
+	int batch;    /* inside sirt_store_batch_begin: begin = SAVEPOINT */
 };
 
 /* Forward migrations: migrations[i] takes user_version i to i + 1. */
@@ -282,6 +283,12 @@ void sirt_store_close(struct sirt_store **sp)
 
 int sirt_store_begin(struct sirt_store *s, struct sirt_err *err)
 {
+	if (s->batch) {
+		if (exec(s, "SAVEPOINT sirt_tx", err) < 0)
+			return -1;
+		s->in_tx = 1;
+		return 0;
+	}
 	if (exec(s, "BEGIN IMMEDIATE", err) < 0)
 		return -1;
 	s->in_tx = 1;
@@ -290,6 +297,14 @@ int sirt_store_begin(struct sirt_store *s, struct sirt_err *err)
 
 int sirt_store_commit(struct sirt_store *s, struct sirt_err *err)
 {
+	if (s->batch) {
+		if (exec(s, "RELEASE sirt_tx", err) < 0) {
+			sirt_store_rollback(s);
+			return -1;
+		}
+		s->in_tx = 0;
+		return 0;
+	}
 	if (exec(s, "COMMIT", err) < 0) {
 		sirt_store_rollback(s);
 		return -1;
@@ -300,9 +315,54 @@ int sirt_store_commit(struct sirt_store *s, struct sirt_err *err)
 
 void sirt_store_rollback(struct sirt_store *s)
 {
+	if (s->batch) {
+		/* Undo this message only; the batch goes on. */
+		if (s->in_tx) {
+			sqlite3_exec(s->db, "ROLLBACK TO sirt_tx", NULL, NULL, NULL);
+			sqlite3_exec(s->db, "RELEASE sirt_tx", NULL, NULL, NULL);
+		}
+		s->in_tx = 0;
+		return;
+	}
 	if (s->in_tx || !sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	s->in_tx = 0;
+}
+
+/* Batch commit (store.h): one BEGIN IMMEDIATE ... COMMIT around many
+ * intakes, each of which becomes a savepoint. */
+int sirt_store_batch_begin(struct sirt_store *s, struct sirt_err *err)
+{
+	if (s->batch || s->in_tx)
+		return sirt_err_set(err, SIRT_E_FATAL, "store: batch inside a transaction");
+	if (exec(s, "BEGIN IMMEDIATE", err) < 0)
+		return -1;
+	s->batch = 1;
+	return 0;
+}
+
+int sirt_store_batch_commit(struct sirt_store *s, struct sirt_err *err)
+{
+	if (!s->batch)
+		return 0;
+	s->batch = 0;
+	s->in_tx = 0;
+	if (exec(s, "COMMIT", err) < 0) {
+		if (!sqlite3_get_autocommit(s->db))
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+void sirt_store_batch_rollback(struct sirt_store *s)
+{
+	if (!s->batch)
+		return;
+	s->batch = 0;
+	s->in_tx = 0;
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 /* Step a statement expecting no row (INSERT/UPDATE/DELETE). */
@@ -852,7 +912,7 @@ int sirt_store_message_add(struct sirt_store *s, const struct sirt_message_new *
 	bind_text(st, 18, verdict);
 	bind_text(st, 19, m->crypto_json);
 	bind_text(st, 20, m->store_body ? msg->body : NULL);
-	bind_text(st, 21, urls);
+	bind_text(st, 21, m->store_body ? urls : NULL); /* URLs are text too */
 	if (step_done(s, st, "cannot store message", err) < 0)
 		goto out;
 	id = sqlite3_last_insert_rowid(s->db);

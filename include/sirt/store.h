@@ -29,6 +29,18 @@ int sirt_store_begin(struct sirt_store *s, struct sirt_err *err);
 int sirt_store_commit(struct sirt_store *s, struct sirt_err *err);
 void sirt_store_rollback(struct sirt_store *s);
 
+/* Batch commit: between sirt_store_batch_begin() and
+ * sirt_store_batch_commit() (or _rollback), sirt_store_begin/commit/
+ * rollback become SAVEPOINT / RELEASE / ROLLBACK TO, so each intake is
+ * still all or nothing, but nothing is durable until the batch commits
+ * (one fsync for many messages).  A caller acknowledges the messages of
+ * a batch to their source only after sirt_store_batch_commit()
+ * returned 0.  The connection is the caller's for the whole batch
+ * (the daemon holds its lock). */
+int sirt_store_batch_begin(struct sirt_store *s, struct sirt_err *err);
+int sirt_store_batch_commit(struct sirt_store *s, struct sirt_err *err);
+void sirt_store_batch_rollback(struct sirt_store *s);
+
 /* ---- cases ---- */
 
 struct sirt_case {
