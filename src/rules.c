@@ -36,13 +36,13 @@
 
 enum fkind {
 	FK_SUBJECT, FK_FROM, FK_TO, FK_HEADER, FK_BODY, FK_BODY_UNQUOTED,
-	FK_RAWBODY, FK_URI, FK_ATTNAME, FK_ATTTYPE, FK_SIGNED, FK_ENCRYPTED,
+	FK_TEXT, FK_RAWBODY, FK_URI, FK_ATTNAME, FK_ATTTYPE, FK_SIGNED, FK_ENCRYPTED,
 	FK_SIGNATURE, FK_SIGNER, FK_SIGNER_TRUSTED
 };
 
 static const char *const fkind_names[] = {
 	"subject", "from", "to", "header", "body", "body-unquoted",
-	"rawbody", "uri", "attachment-name", "attachment-type", "signed",
+	"text", "rawbody", "uri", "attachment-name", "attachment-type", "signed",
 	"encrypted", "signature", "signer", "signer-trusted"
 };
 #define FK_COUNT (sizeof(fkind_names) / sizeof(fkind_names[0]))
@@ -704,7 +704,7 @@ static int st_rule(struct sirt_rules *r, struct lex *lx, int local, struct sirt_
 	}
 	if (k == FK_COUNT)
 		return lex_err(lx, fs, err, "unknown field '%.*s' (one of subject, from, to, "
-			       "header:NAME, body, body-unquoted, rawbody, uri, attachment-name, "
+			       "header:NAME, body, body-unquoted, text, rawbody, uri, attachment-name, "
 			       "attachment-type, signed, encrypted, signature, signer, signer-trusted)",
 			       (int)fn, s + fs);
 	lex_skip(lx);
@@ -1286,6 +1286,304 @@ static void set_categories(struct sirt_rules *r)
 /* ---- prefilter ---------------------------------------------------- */
 
 #ifdef SIRT_HAVE_HYPERSCAN
+/* Widening a PCRE2 pattern into one Vectorscan compiles quickly and that
+ * matches at least everything the PCRE2 pattern matches (a superset is
+ * all a prefilter needs; PCRE2 confirms).  Vectorscan in UTF-8 mode with
+ * Unicode properties (UCP) takes seconds to minutes on patterns with
+ * \w repeats and bounded repeats, so instead:
+ *   - \w \d \s become ASCII classes plus every non-ASCII character,
+ *     \W \D \S \p{..} \h \v become "any character";
+ *   - non-ASCII letters become "any non-ASCII character" when caseless
+ *     (Unicode case folding is then not needed);
+ *   - \b \B \K and lookarounds are dropped (assertions only narrow);
+ *   - bounded repeats {m,n} with n - m > 8 become {m,};
+ *   - atomic groups and possessive quantifiers become plain ones,
+ *     named groups become non-capturing, backreferences match anything.
+ * Returns -1 for what it does not know (the pattern then always runs in
+ * PCRE2). */
+#define HS_ANY     "[\\s\\S]"
+#define HS_WORD    "[^\\x00-\\x2f\\x3a-\\x40\\x5b-\\x5e\\x60\\x7b-\\x7f]"
+#define HS_DIGIT   "[^\\x00-\\x2f\\x3a-\\x7f]"
+#define HS_SPACE   "[^\\x00-\\x08\\x0e-\\x1f\\x21-\\x7f]"
+#define HS_NONASCII "[^\\x00-\\x7f]"
+
+/* Index just past the group that starts at p[i] == '(' (-1 if none). */
+static long group_end(const char *p, size_t n, size_t i)
+{
+	int depth = 0, cls = 0;
+
+	for (; i < n; i++) {
+		char c = p[i];
+		if (c == '\\') {
+			i++;
+			continue;
+		}
+		if (cls) {
+			if (c == ']')
+				cls = 0;
+			continue;
+		}
+		if (c == '[') {
+			cls = 1;
+			if (i + 1 < n && p[i + 1] == '^')
+				i++;
+			if (i + 1 < n && p[i + 1] == ']')
+				i++;
+			continue;
+		}
+		if (c == '(')
+			depth++;
+		else if (c == ')' && --depth == 0)
+			return (long)i + 1;
+	}
+	return -1;
+}
+
+static int hs_rewrite_class(const char *p, size_t n, size_t *ip, int caseless,
+			    struct sirt_buf *out)
+{
+	size_t i = *ip + 1, start = *ip;
+	int neg = 0, any = 0;
+	struct sirt_buf body = SIRT_BUF_INIT;
+
+	sirt_buf_init(&body);
+	if (i < n && p[i] == '^') {
+		neg = 1;
+		i++;
+	}
+	if (i < n && p[i] == ']') {
+		sirt_buf_adds(&body, "\\]");
+		i++;
+	}
+	for (; i < n && p[i] != ']'; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == '[' && i + 1 < n && p[i + 1] == ':') {
+			/* POSIX class: any character (superset) */
+			const char *e = strstr(p + i, ":]");
+			if (!e)
+				goto bad;
+			any = 1;
+			i = (size_t)(e - p) + 1;
+			continue;
+		}
+		if (c == '\\' && i + 1 < n) {
+			char e = p[i + 1];
+			i++;
+			if (e == 'w')
+				sirt_buf_adds(&body, neg ? "\\w" : "0-9A-Za-z_\\x{80}-\\x{10FFFF}");
+			else if (e == 'd')
+				sirt_buf_adds(&body, neg ? "\\d" : "0-9\\x{80}-\\x{10FFFF}");
+			else if (e == 's')
+				sirt_buf_adds(&body, neg ? "\\s" : "\\t-\\r \\x{80}-\\x{10FFFF}");
+			else if (strchr("WDSpPhHvVNRX", e))
+				any = 1;
+			else if (e == 'x' && i + 1 < n && p[i + 1] == '{') {
+				const char *cb = memchr(p + i, '}', n - i);
+				if (!cb)
+					goto bad;
+				if (strtoul(p + i + 2, NULL, 16) > 0x7f && caseless)
+					any = 1;
+				sirt_buf_add(&body, p + i - 1, (size_t)(cb - (p + i - 1)) + 1);
+				i = (size_t)(cb - p);
+			} else if (isalnum((unsigned char)e) && !strchr("tnrfaex", e)) {
+				goto bad;
+			} else {
+				sirt_buf_addc(&body, '\\');
+				sirt_buf_addc(&body, e);
+			}
+			continue;
+		}
+		if (c >= 0x80 && caseless && !neg)
+			any = 1;
+		sirt_buf_addc(&body, (char)c);
+	}
+	if (i >= n)
+		goto bad;
+	*ip = i;
+	if (any && !neg)
+		sirt_buf_adds(out, HS_ANY);
+	else if (any && neg)
+		sirt_buf_adds(out, HS_ANY);
+	else {
+		sirt_buf_addf(out, "[%s%s]", neg ? "^" : "", body.data);
+	}
+	sirt_buf_release(&body);
+	(void)start;
+	return 0;
+bad:
+	sirt_buf_release(&body);
+	return -1;
+}
+
+static int hs_rewrite(const char *p, int caseless, struct sirt_buf *out)
+{
+	size_t n = strlen(p), i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == '\\') {
+			char e;
+			if (i + 1 >= n)
+				return -1;
+			e = p[++i];
+			switch (e) {
+			case 'b': case 'B': case 'K':
+				break;
+			case 'w': sirt_buf_adds(out, HS_WORD); break;
+			case 'd': sirt_buf_adds(out, HS_DIGIT); break;
+			case 's': sirt_buf_adds(out, HS_SPACE); break;
+			case 'W': case 'D': case 'S': case 'h': case 'H': case 'v': case 'V':
+			case 'N':
+				sirt_buf_adds(out, HS_ANY);
+				break;
+			case 'p': case 'P':
+				if (i + 1 < n && p[i + 1] == '{') {
+					const char *cb = strchr(p + i, '}');
+					if (!cb)
+						return -1;
+					i = (size_t)(cb - p);
+				} else {
+					i++;
+				}
+				sirt_buf_adds(out, HS_ANY);
+				break;
+			case 'x':
+				if (i + 1 < n && p[i + 1] == '{') {
+					const char *cb = strchr(p + i, '}');
+					if (!cb)
+						return -1;
+					if (strtoul(p + i + 2, NULL, 16) > 0x7f && caseless)
+						sirt_buf_adds(out, HS_NONASCII);
+					else
+						sirt_buf_add(out, p + i - 1, (size_t)(cb - (p + i - 1)) + 1);
+					i = (size_t)(cb - p);
+				} else {
+					sirt_buf_addc(out, '\\');
+					sirt_buf_addc(out, 'x');
+				}
+				break;
+			case '1': case '2': case '3': case '4': case '5': case '6': case '7':
+			case '8': case '9': case 'g': case 'k':
+				if (e == 'g' || e == 'k') {
+					/* \g{..} \k<..> \k{..} \k'..' \gN */
+					if (i + 1 < n && strchr("{<'", p[i + 1])) {
+						char close = p[i + 1] == '{' ? '}' : p[i + 1] == '<' ? '>' : '\'';
+						const char *cb = strchr(p + i + 2, close);
+						if (!cb)
+							return -1;
+						i = (size_t)(cb - p);
+					} else {
+						while (i + 1 < n && (isdigit((unsigned char)p[i + 1]) || p[i + 1] == '-'))
+							i++;
+					}
+				} else {
+					while (i + 1 < n && isdigit((unsigned char)p[i + 1]))
+						i++;
+				}
+				sirt_buf_adds(out, "(?:" HS_ANY "*)");
+				break;
+			case 'A': case 'z': case 'Z': case 't': case 'n': case 'r': case 'f':
+			case 'e': case 'a':
+				sirt_buf_addc(out, '\\');
+				sirt_buf_addc(out, e);
+				break;
+			default:
+				if (isalnum((unsigned char)e))
+					return -1;  /* \Q \E \G \R \X \c \o ...: leave to PCRE2 */
+				sirt_buf_addc(out, '\\');
+				sirt_buf_addc(out, e);
+			}
+			continue;
+		}
+		if (c == '[') {
+			if (hs_rewrite_class(p, n, &i, caseless, out) < 0)
+				return -1;
+			continue;
+		}
+		if (c == '(' && i + 1 < n && p[i + 1] == '?') {
+			const char *q = p + i + 2;
+			if (*q == '=' || *q == '!' || (*q == '<' && (q[1] == '=' || q[1] == '!'))) {
+				long e = group_end(p, n, i);
+				if (e < 0)
+					return -1;
+				i = (size_t)e - 1;
+				/* a quantifier on a dropped assertion: drop it too */
+				if (i + 1 < n && strchr("?*+", p[i + 1]))
+					i++;
+				continue;
+			}
+			if (*q == ':' || *q == '>' || *q == '|') {
+				if (*q == '|')
+					return -1;
+				sirt_buf_adds(out, "(?:");
+				i += 2;
+				continue;
+			}
+			if (*q == '<' || *q == '\'' || (*q == 'P' && q[1] == '<')) {
+				const char *close = strchr(q, *q == '\'' ? '\'' : '>');
+				if (*q == '\'')
+					close = strchr(q + 1, '\'');
+				if (!close)
+					return -1;
+				sirt_buf_adds(out, "(?:");
+				i = (size_t)(close - p);
+				continue;
+			}
+			if (*q == '#' || *q == '(' || *q == 'R' || *q == '&' || *q == 'C' ||
+			    isdigit((unsigned char)*q) || *q == '+' || *q == '-' || *q == 'P')
+				return -1;
+			/* inline options (?i) (?s-m:...) : keep, x is not supported */
+			{
+				size_t j = i + 2;
+				while (j < n && (isalpha((unsigned char)p[j]) || p[j] == '-')) {
+					if (p[j] == 'x' || p[j] == 'J' || p[j] == 'U' || p[j] == 'n')
+						return -1;
+					j++;
+				}
+			}
+			sirt_buf_addc(out, '(');
+			continue;
+		}
+		if (c == '(' && i + 1 < n && p[i + 1] == '*')
+			return -1;  /* (*VERB) */
+		if (c == '{') {
+			/* {m,n} with a wide range: unbounded */
+			char *end;
+			unsigned long m = strtoul(p + i + 1, &end, 10), mx;
+			if (end != p + i + 1 && *end == ',' && isdigit((unsigned char)end[1])) {
+				char *end2;
+				mx = strtoul(end + 1, &end2, 10);
+				if (*end2 == '}' && mx >= m && mx - m > 8) {
+					sirt_buf_addf(out, "{%lu,}", m);
+					i = (size_t)(end2 - p);
+					if (i + 1 < n && p[i + 1] == '+')
+						i++;
+					continue;
+				}
+			}
+			sirt_buf_addc(out, '{');
+			continue;
+		}
+		if ((c == '+' || c == '*' || c == '?' || c == '}') && i + 1 < n && p[i + 1] == '+') {
+			/* possessive: plain */
+			sirt_buf_addc(out, (char)c);
+			i++;
+			continue;
+		}
+		if (c >= 0x80) {
+			size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : 4;
+			if (caseless)
+				sirt_buf_adds(out, HS_NONASCII);
+			else
+				sirt_buf_add(out, p + i, len);
+			i += len - 1;
+			continue;
+		}
+		sirt_buf_addc(out, (char)c);
+	}
+	return 0;
+}
+
 /* Compile one Vectorscan database per field slot in prefilter mode; a
  * pattern Vectorscan rejects is left to PCRE2 alone (slot->always). */
 static void build_prefilter(struct sirt_rules *r)
@@ -1318,14 +1616,17 @@ static void build_prefilter(struct sirt_rules *r)
 				if (!owned[i]) {
 					struct sirt_buf b = SIRT_BUF_INIT;
 					sirt_buf_init(&b);
-					if (ru->pflags & PCRE2_EXTENDED)
-						sirt_buf_adds(&b, "(?x)");
-					sirt_buf_adds(&b, ru->pattern);
+					if ((ru->pflags & PCRE2_EXTENDED) ||
+					    hs_rewrite(ru->pattern, (ru->pflags & PCRE2_CASELESS) != 0, &b) < 0) {
+						skip[i] = 1;
+						sirt_buf_release(&b);
+						continue;
+					}
 					owned[i] = sirt_buf_detach(&b, NULL);
 				}
 				exprs[n] = owned[i];
 				flags[n] = HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH | HS_FLAG_UTF8 |
-					   HS_FLAG_UCP | HS_FLAG_ALLOWEMPTY;
+					   HS_FLAG_ALLOWEMPTY;
 				if (ru->pflags & PCRE2_CASELESS)
 					flags[n] |= HS_FLAG_CASELESS;
 				if (ru->pflags & PCRE2_MULTILINE)
@@ -1680,7 +1981,6 @@ struct evalctx {
 	struct fvals *slots;    /* per slot values, lazily built */
 	char **owned;           /* strings built for this message */
 	size_t nowned;
-	char *unquoted;
 	double facts[FACT_COUNT];
 	size_t nlimit;
 };
@@ -1728,6 +2028,32 @@ static int signer_trusted(const struct sirt_msg *m)
 	return 0;
 }
 
+/* s with every run of white space (newlines, tabs, no-break spaces)
+ * made one plain space, so that phrases match across wrapped lines;
+ * the result is the caller's. */
+static char *collapse(const char *s)
+{
+	struct sirt_buf b = SIRT_BUF_INIT;
+	int sp = 0;
+
+	sirt_buf_init(&b);
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' ||
+		    (c == 0xC2 && (unsigned char)s[1] == 0xA0)) {
+			if (c == 0xC2)
+				s++;
+			if (!sp && b.len)
+				sirt_buf_addc(&b, ' ');
+			sp = 1;
+			continue;
+		}
+		sp = 0;
+		sirt_buf_addc(&b, (char)c);
+	}
+	return sirt_buf_detach(&b, NULL);
+}
+
 /* Build the values of one field slot for this message. */
 static struct fvals *slot_values(struct evalctx *ec, int si)
 {
@@ -1759,11 +2085,26 @@ static struct fvals *slot_values(struct evalctx *ec, int si)
 			if (m->headers[i].name && strcasecmp(m->headers[i].name, s->header) == 0)
 				fv_adds(fv, m->headers[i].value ? m->headers[i].value : "");
 		break;
-	case FK_BODY: fv_adds(fv, m->body); break;
+	case FK_BODY:
+		/* the preferred text, then any other text alternative the
+		 * parser did not prefer (a key sentence may be only in the
+		 * HTML part): each part once */
+		fv_adds(fv, m->body);
+		for (i = 0; i < m->nparts; i++)
+			if (m->parts[i].text && !m->parts[i].is_body && !m->parts[i].is_attachment)
+				fv_adds(fv, m->parts[i].text);
+		break;
 	case FK_BODY_UNQUOTED:
-		if (!ec->unquoted)
-			ec->unquoted = sirt_body_unquoted(m->body);
-		fv_adds(fv, ec->unquoted);
+		fv_adds(fv, own(ec, collapse(own(ec, sirt_body_unquoted(m->body)))));
+		for (i = 0; i < m->nparts; i++)
+			if (m->parts[i].text && !m->parts[i].is_body && !m->parts[i].is_attachment)
+				fv_adds(fv, own(ec, collapse(own(ec, sirt_body_unquoted(m->parts[i].text)))));
+		break;
+	case FK_TEXT:
+		fv_adds(fv, own(ec, collapse(m->body)));
+		for (i = 0; i < m->nparts; i++)
+			if (m->parts[i].text && !m->parts[i].is_body && !m->parts[i].is_attachment)
+				fv_adds(fv, own(ec, collapse(m->parts[i].text)));
 		break;
 	case FK_RAWBODY:
 		if (m->raw) {
@@ -1996,6 +2337,46 @@ static char *excerpt(const char *s, size_t n, size_t st, size_t en)
 	return sirt_buf_detach(&b, NULL);
 }
 
+/* The evidence behind a meta: the excerpts of the match rules that fired
+ * and made it true (not those under a "!"), at most 3, as
+ * '"text" (field)' joined by "; ". */
+static void meta_evidence(struct evalctx *ec, const struct node *n, struct sirt_buf *b,
+			  int *count, int depth)
+{
+	const struct sirt_rules *r = ec->r;
+	size_t i;
+
+	if (!n || *count >= 3 || depth > 16)
+		return;
+	if (n->kind == N_NOT)
+		return;
+	if (n->kind == N_RULE || n->kind == N_HITS) {
+		size_t k, nk = n->kind == N_RULE ? 1 : n->nlist;
+		for (k = 0; k < nk && *count < 3; k++) {
+			int idx = n->kind == N_RULE ? n->idx : n->list[k];
+			const struct rule *ru = &r->rules[idx];
+			if (r->sc.state[idx] != 1)
+				continue;
+			if (ru->is_meta) {
+				meta_evidence(ec, ru->expr, b, count, depth + 1);
+			} else {
+				const struct fval *v = &ec->slots[ru->slot].v[r->sc.mval[idx]];
+				char *x = excerpt(v->s, v->n, r->sc.mstart[idx], r->sc.mend[idx]);
+				for (i = 0; x[i]; i++)
+					if (x[i] == '"')
+						x[i] = '\'';
+				sirt_buf_addf(b, "%s\"%s\" (%s)", b->len ? "; " : "", x,
+					      r->slots[ru->slot].label);
+				free(x);
+				(*count)++;
+			}
+		}
+		return;
+	}
+	meta_evidence(ec, n->a, b, count, depth);
+	meta_evidence(ec, n->b, b, count, depth);
+}
+
 int sirt_rules_eval(const struct sirt_rules *r, const struct sirt_msg *msg,
 		    const struct sirt_rule_facts *facts, struct sirt_rule_result *res,
 		    struct sirt_err *err)
@@ -2058,8 +2439,15 @@ int sirt_rules_eval(const struct sirt_rules *r, const struct sirt_msg *msg,
 		h->category = ru->category;
 		res->score += ru->score;
 		if (ru->is_meta) {
+			struct sirt_buf b = SIRT_BUF_INIT;
+			int cnt = 0;
 			h->field = "meta";
 			h->expr = ru->expr_text;
+			sirt_buf_init(&b);
+			meta_evidence(&ec, ru->expr, &b, &cnt, 0);
+			if (b.len)
+				h->match = sirt_buf_detach(&b, NULL);
+			sirt_buf_release(&b);
 		} else {
 			const struct fval *v = &ec.slots[ru->slot].v[r->sc.mval[i]];
 			h->field = r->slots[ru->slot].label;
@@ -2074,7 +2462,6 @@ int sirt_rules_eval(const struct sirt_rules *r, const struct sirt_msg *msg,
 	for (i = 0; i < ec.nowned; i++)
 		free(ec.owned[i]);
 	free(ec.owned);
-	free(ec.unquoted);
 	return 0;
 }
 

@@ -182,19 +182,20 @@ static void decide(struct sirt_verdict *v, const struct sirt_rules *rules,
 		sev = SIRT_SEV_P2;
 	else if (res->score >= t3)
 		sev = SIRT_SEV_P3;
-	else if (res->nhits > 0)
-		sev = SIRT_SEV_P4;
 	else
 		sev = sirt_rules_default(rules);
 	if (res->nhits == 0)
 		sirt_buf_addf(&why, "%s: no rule fired (default)", sirt_severity_name(sev));
-	else
+	else if (res->score >= t3)
 		sirt_buf_addf(&why, "%s: score %.1f (P2 from %.1f, P3 from %.1f)",
 			      sirt_severity_name(sev), res->score, t2, t3);
+	else
+		sirt_buf_addf(&why, "%s: score %.1f below the thresholds (default)",
+			      sirt_severity_name(sev), res->score);
 	cat = top;
 
 	/* floors */
-	if (floor && floor < sev) {
+	if (floor && floor <= sev) {
 		sev = floor;
 		sirt_buf_reset(&why);
 		sirt_buf_addf(&why, "%s: floor from %s", sirt_severity_name(sev), floor_hit->rule);
@@ -335,9 +336,11 @@ static void explain_hit(struct sirt_buf *b, const struct sirt_hit *h)
 	sirt_buf_adds(b, ")\n");
 	if (h->describe)
 		sirt_buf_addf(b, "  %s.\n", h->describe);
-	if (h->expr)
-		sirt_buf_addf(b, "  Combination of other findings: %s\n", h->expr);
-	else if (h->match)
+	if (h->expr) {
+		sirt_buf_addf(b, "  Because: %s\n", h->expr);
+		if (h->match)
+			sirt_buf_addf(b, "  Evidence: %s\n", h->match);
+	} else if (h->match)
 		sirt_buf_addf(b, "  Found in the %s: \"%s\"\n", h->field ? h->field : "message",
 			      h->match);
 }

@@ -72,8 +72,8 @@ char *sirt_verdict_to_json(const struct sirt_verdict *v);
 /* How the verdict is decided (documented in sirt-rules(5)):
  *  1. every fired rule's floor: the verdict is at least the highest one;
  *  2. without a floor, the score: >= threshold P2 (default 10) is P2,
- *     >= threshold P3 (default 4) is P3, a lower score with some rule
- *     fired is P4, nothing fired is the set's default (P3);
+ *     >= threshold P3 (default 4) is P3, a lower score (or nothing
+ *     fired) is the set's default (P3): P4 comes only from a cap;
  *  3. a cap lowers the verdict to at most the cap's severity unless a
  *     P1 or P2 floor fired (a floor of P1/P2 always wins over a cap);
  *  4. an unparsed message is at least P3 and tagged "unparsed".
