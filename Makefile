@@ -102,8 +102,11 @@ fuzz:
 	done
 	tests/fuzz/run.sh build-fuzz/fuzz $(FUZZ_TIME)
 
-bench: $(BIN)
+bench: $(BIN) $(BUILD)/bench_triage
 	BUILD=$(BUILD) tests/bench/run.sh
+
+$(BUILD)/bench_triage: tests/bench/bench_triage.c $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 # The embedded default: the demo mailbox is delivered into ./var/mail (a
 # Maildir) and polled; re-running it adds nothing (the SHA-256 dedupes).

@@ -95,6 +95,7 @@ struct rule {
 	int disabled;
 	int used;               /* referenced by a meta */
 	int prefiltered;        /* covered by a Vectorscan database */
+	size_t nruns, nmatches; /* statistics: PCRE2 runs and matches */
 	const char *category;   /* borrowed from tags */
 };
 
@@ -1871,6 +1872,20 @@ double sirt_rules_threshold(const struct sirt_rules *r, enum sirt_severity s)
 }
 enum sirt_severity sirt_rules_default(const struct sirt_rules *r) { return r->dflt; }
 
+void sirt_rules_stats(const struct sirt_rules *r, struct sirt_buf *out)
+{
+	size_t i;
+
+	for (i = 0; i < r->nrules; i++) {
+		const struct rule *ru = &r->rules[i];
+		if (ru->is_meta || ru->disabled)
+			continue;
+		sirt_buf_addf(out, "%-28s %-16s %s runs=%zu matches=%zu\n", ru->name,
+			      r->slots[ru->slot].label, ru->prefiltered ? "prefiltered" : "always     ",
+			      ru->nruns, ru->nmatches);
+	}
+}
+
 void sirt_rules_patterns(const struct sirt_rules *r, struct sirt_buf *out)
 {
 	size_t i;
@@ -1912,6 +1927,9 @@ static int quote_marker(const char *s, size_t n)
 		s++;
 		n--;
 	}
+	/* fast path: every marker starts with one of these */
+	if (n < 8 || !strchr("-_bBaAdDiIoOlLeE", *s))
+		return 0;
 	k = n < sizeof(low) - 1 ? n : sizeof(low) - 1;
 	for (i = 0; i < k; i++)
 		low[i] = (char)tolower((unsigned char)s[i]);
@@ -2033,25 +2051,26 @@ static int signer_trusted(const struct sirt_msg *m)
  * the result is the caller's. */
 static char *collapse(const char *s)
 {
-	struct sirt_buf b = SIRT_BUF_INIT;
+	size_t n = s ? strlen(s) : 0, o = 0;
+	char *out = sirt_xmalloc(n + 1);
 	int sp = 0;
 
-	sirt_buf_init(&b);
 	for (; s && *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' ||
 		    (c == 0xC2 && (unsigned char)s[1] == 0xA0)) {
 			if (c == 0xC2)
 				s++;
-			if (!sp && b.len)
-				sirt_buf_addc(&b, ' ');
+			if (!sp && o)
+				out[o++] = ' ';
 			sp = 1;
 			continue;
 		}
 		sp = 0;
-		sirt_buf_addc(&b, (char)c);
+		out[o++] = (char)c;
 	}
-	return sirt_buf_detach(&b, NULL);
+	out[o] = 0;
+	return out;
 }
 
 /* Build the values of one field slot for this message. */
@@ -2156,6 +2175,7 @@ static void run_match(struct evalctx *ec, int idx)
 	size_t i;
 
 	r->sc.state[idx] = 0;
+	((struct rule *)ru)->nruns++;  /* statistics only */
 	for (i = 0; i < fv->n; i++) {
 		int rc = pcre2_match(ru->re, (PCRE2_SPTR)fv->v[i].s, fv->v[i].n, 0, 0,
 				     r->sc.md, r->sc.mctx);
@@ -2166,6 +2186,7 @@ static void run_match(struct evalctx *ec, int idx)
 			r->sc.mend[idx] = ov[1] >= ov[0] ? ov[1] : ov[0];
 			r->sc.mval[idx] = (int)i;
 			r->sc.mslot[idx] = ru->slot;
+			((struct rule *)ru)->nmatches++;
 			return;
 		}
 		if (rc == PCRE2_ERROR_NOMATCH)
@@ -2225,7 +2246,8 @@ static void prefilter(struct evalctx *ec)
 		cb[0] = (void *)s;
 		cb[1] = r->sc.cand;
 		for (j = 0; j < fv->n; j++) {
-			if (!sirt_utf8_valid(fv->v[j].s, fv->v[j].n) ||
+			/* everything in a parsed message is UTF-8 but the raw body */
+			if ((s->kind == FK_RAWBODY && !sirt_utf8_valid(fv->v[j].s, fv->v[j].n)) ||
 			    hs_scan(s->db, fv->v[j].s, (unsigned)fv->v[j].n, 0, r->sc.hs,
 				    hs_on_match, cb) != HS_SUCCESS) {
 				/* Not UTF-8 (or a scan error): every pattern runs. */

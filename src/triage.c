@@ -250,22 +250,26 @@ int sirt_triage(const struct sirt_rules *rules, const struct sirt_msg *msg,
 	memset(&res, 0, sizeof(res));
 	v->cvss = -1;
 	if (msg) {
-		double sc;
-		char *vec = NULL;
-		struct sirt_buf text = SIRT_BUF_INIT;
+		/* a CVSS vector in the subject or the body: the highest wins */
+		const char *texts[2] = { msg->subject, msg->body };
+		size_t k;
 
-		sirt_buf_init(&text);
-		sirt_buf_adds(&text, msg->subject ? msg->subject : "");
-		sirt_buf_addc(&text, '\n');
-		sirt_buf_adds(&text, msg->body ? msg->body : "");
-		if (sirt_cvss_find(text.data, &vec, &sc, &note) == 1) {
-			v->cvss = sc;
-			v->cvss_vector = vec;
+		for (k = 0; k < 2; k++) {
+			double sc;
+			char *vec = NULL;
+			if (texts[k] && sirt_cvss_find(texts[k], &vec, &sc, &note) == 1 &&
+			    sc > v->cvss) {
+				free(v->cvss_vector);
+				v->cvss = sc;
+				v->cvss_vector = vec;
+				vec = NULL;
+			}
+			free(vec);
+			if (note)
+				add_note(v, note);
+			free(note);
+			note = NULL;
 		}
-		if (note)
-			add_note(v, note);
-		free(note);
-		sirt_buf_release(&text);
 	}
 	if (!rules || !msg) {
 		v->severity = SIRT_SEV_P3;

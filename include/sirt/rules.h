@@ -68,6 +68,11 @@ size_t sirt_rules_prefiltered(const struct sirt_rules *r);
 struct sirt_buf;
 void sirt_rules_patterns(const struct sirt_rules *r, struct sirt_buf *out);
 
+/* Per match rule: how often PCRE2 ran it and how often it matched
+ * since the set was loaded (for tuning the prefilter; not thread-safe,
+ * like evaluation itself). */
+void sirt_rules_stats(const struct sirt_rules *r, struct sirt_buf *out);
+
 /* One fired rule as evaluation reports it. */
 struct sirt_rule_hit {
 	const char *rule;       /* borrowed from the set */
