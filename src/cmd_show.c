@@ -7,6 +7,8 @@
 #include <unistd.h>
 #include <jansson.h>
 #include "sirt/case.h"
+#include "sirt/crypto.h"
+#include "sirt/msg.h"
 #include "sirt/store.h"
 #include "sirt/util.h"
 #include "cmd.h"
@@ -114,6 +116,104 @@ static void print_parts(const char *pjson)
 	json_decref(parts);
 }
 
+/* The crypto facts of one message (crypto.h JSON) for humans. */
+static void print_crypto(const char *cjson)
+{
+	json_t *c = parse_json(cjson), *s;
+	size_t i;
+
+	if (!json_is_object(c)) {
+		json_decref(c);
+		return;
+	}
+	printf("    crypto:   %s", json_string_value(json_object_get(c, "status")) ?
+	       json_string_value(json_object_get(c, "status")) : "?");
+	if (json_is_true(json_object_get(c, "decrypted")))
+		printf(", decrypted");
+	putchar('\n');
+	if (json_is_true(json_object_get(c, "undecryptable"))) {
+		printf("      UNDECRYPTABLE: encrypted content could not be decrypted: ");
+		print_text(json_string_value(json_object_get(c, "decrypt_error")) ?
+			   json_string_value(json_object_get(c, "decrypt_error")) : "?", "");
+		putchar('\n');
+	}
+	json_array_foreach(json_object_get(c, "signatures"), i, s) {
+		const char *st = json_string_value(json_object_get(s, "status"));
+		const char *uid = json_string_value(json_object_get(s, "uid"));
+		const char *fpr = json_string_value(json_object_get(s, "fingerprint"));
+		const char *val = json_string_value(json_object_get(s, "validity"));
+		const char *det = json_string_value(json_object_get(s, "detail"));
+
+		printf("      %s signature", st ? st : "?");
+		if (uid) {
+			printf(" by ");
+			print_text(uid, "");
+		}
+		printf(" key %s (validity %s, %s)", fpr ? fpr : "unknown",
+		       val ? val : "unknown",
+		       json_is_true(json_object_get(s, "trusted")) ?
+		       "trusted signer" : "not trusted");
+		if (det) {
+			printf(": ");
+			print_text(det, "");
+		}
+		putchar('\n');
+	}
+	json_array_foreach(json_object_get(c, "keys"), i, s) {
+		json_t *u;
+		size_t j;
+
+		printf("      public key attached: %s",
+		       json_string_value(json_object_get(s, "fingerprint")) ?
+		       json_string_value(json_object_get(s, "fingerprint")) : "?");
+		json_array_foreach(json_object_get(s, "uids"), j, u) {
+			printf("%s", j ? ", " : " ");
+			print_text(json_string_value(u), "");
+		}
+		printf(" (recorded; import with: sirt keys import)\n");
+	}
+	json_decref(c);
+}
+
+/* Text that arrived encrypted and was not stored ([crypto]
+ * store_decrypted = no): decrypt the stored raw message again now.
+ * Returns the body (caller wipes and frees) or NULL. */
+static char *decrypt_on_demand(struct sirt_ctx *ctx,
+			       const struct sirt_message_row *m)
+{
+	json_t *c;
+	unsigned char *raw = NULL;
+	size_t len = 0;
+	struct sirt_msg *msg = NULL;
+	struct sirt_err err;
+	char *body = NULL;
+	int want;
+
+	if (m->body || !m->crypto_json)
+		return NULL;
+	c = parse_json(m->crypto_json);
+	want = json_is_true(json_object_get(c, "decrypted"));
+	json_decref(c);
+	sirt_err_clear(&err);
+	if (!want || sirt_ctx_crypto(ctx, &err) < 0 || !ctx->crypto ||
+	    sirt_store_message_raw(ctx->store, m->id, &raw, &len, &err) < 0) {
+		if (want && err.msg[0])
+			fprintf(stderr, "sirt: show: cannot decrypt message %.12s: %s\n",
+				m->sha256, err.msg);
+		return NULL;
+	}
+	if (sirt_msg_parse(raw, len, &ctx->cfg->limits, &msg, &err) == 0 &&
+	    sirt_crypto_process(ctx->crypto, msg, &ctx->cfg->limits, &err) == 0 &&
+	    msg->crypto.decrypted && msg->body)
+		body = sirt_xstrdup(msg->body);
+	else if (err.msg[0])
+		fprintf(stderr, "sirt: show: cannot decrypt message %.12s: %s\n",
+			m->sha256, err.msg);
+	sirt_msg_free(&msg);
+	sirt_wipe_free(raw, len);
+	return body;
+}
+
 static int show_text(struct sirt_ctx *ctx, const struct sirt_case *c,
 		     struct sirt_message_row *m, size_t nm,
 		     struct sirt_audit_row *a, size_t na)
@@ -160,6 +260,7 @@ static int show_text(struct sirt_ctx *ctx, const struct sirt_case *c,
 			printf("\n");
 		}
 		print_verdict(m[i].verdict_json);
+		print_crypto(m[i].crypto_json);
 		printf("    parts:\n");
 		print_parts(m[i].parts_json);
 		if (json_array_size(urls)) {
@@ -176,6 +277,16 @@ static int show_text(struct sirt_ctx *ctx, const struct sirt_case *c,
 			print_text(m[i].body, "        ");
 			putchar('\n');
 		}
+		else {
+			char *plain = decrypt_on_demand(ctx, &m[i]);
+
+			if (plain) {
+				printf("    text (decrypted now, not stored):\n        ");
+				print_text(plain, "        ");
+				putchar('\n');
+				sirt_wipe_free(plain, strlen(plain));
+			}
+		}
 	}
 	printf("\ntimeline:\n");
 	for (i = 0; i < na; i++) {
@@ -191,7 +302,7 @@ static int show_text(struct sirt_ctx *ctx, const struct sirt_case *c,
 	return EX_OK;
 }
 
-static int show_json(const struct sirt_case *c, struct sirt_message_row *m,
+static int show_json(struct sirt_ctx *ctx, const struct sirt_case *c, struct sirt_message_row *m,
 		     size_t nm, struct sirt_audit_row *a, size_t na)
 {
 	json_t *o = cmd_case_json(c), *msgs = json_array(), *tl = json_array();
@@ -216,7 +327,16 @@ static int show_json(const struct sirt_case *c, struct sirt_message_row *m,
 		json_object_set_new(x, "crypto", parse_json(m[i].crypto_json));
 		json_object_set_new(x, "parts", parse_json(m[i].parts_json));
 		json_object_set_new(x, "urls", parse_json(m[i].urls_json));
-		json_object_set_new(x, "body", m[i].body ? json_string(m[i].body) : json_null());
+		if (m[i].body) {
+			json_object_set_new(x, "body", json_string(m[i].body));
+		} else {
+			char *plain = decrypt_on_demand(ctx, &m[i]);
+
+			json_object_set_new(x, "body", plain ? json_string(plain) : json_null());
+			json_object_set_new(x, "body_decrypted_now", json_boolean(plain != NULL));
+			if (plain)
+				sirt_wipe_free(plain, strlen(plain));
+		}
 		json_array_append_new(msgs, x);
 	}
 	json_object_set_new(o, "messages", msgs);
@@ -306,7 +426,7 @@ int cmd_show(int argc, char **argv, struct sirt_ctx *ctx)
 		rc = off == len ? EX_OK : EX_IOERR;
 		goto out;
 	}
-	rc = ctx->json ? show_json(&c, m, nm, a, na) : show_text(ctx, &c, m, nm, a, na);
+	rc = ctx->json ? show_json(ctx, &c, m, nm, a, na) : show_text(ctx, &c, m, nm, a, na);
 out:
 	for (i = 0; i < nm; i++)
 		sirt_message_row_release(&m[i]);

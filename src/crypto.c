@@ -524,6 +524,14 @@ static int decrypt(struct walk *w, const void *cipher, size_t len,
 	}
 	e = gpgme_op_decrypt_verify(w->c->ctx, din, dout);
 	if (e && engine_trouble(e)) {
+		/* Say so in the facts too, in case the caller stores the
+		 * message anyway: a human must look at it. */
+		struct sirt_buf why = SIRT_BUF_INIT;
+
+		sirt_buf_init(&why);
+		sirt_buf_addf(&why, "GnuPG unavailable: %s", gpgme_strerror(e));
+		set_undecryptable(w, why.data);
+		sirt_buf_release(&why);
 		gpg_fail(err, SIRT_E_TEMP, "cannot decrypt", e);
 		goto out;
 	}

@@ -172,6 +172,14 @@ int sirt_intake(struct sirt_ctx *ctx, const void *raw, size_t len,
 		}
 	}
 	sirt_crypto_adjust_verdict(msg, &v);
+	if (msg->crypto.decrypted && !ctx->cfg->store_decrypted) {
+		size_t i;
+
+		/* [crypto] store_decrypted = no: rule excerpts may quote
+		 * decrypted text, keep them out of the store too. */
+		for (i = 0; i < v.nhits; i++)
+			sirt_free(&v.hits[i].match);
+	}
 	if (store_message(ctx, msg, &v, crypto_json, opts, res, err) < 0)
 		goto out;
 	res->unparsed = msg->unparsed;
