@@ -99,6 +99,7 @@ static int triage_file(struct sirt_ctx *ctx, const char *file, int explain,
 	}
 	if (sirt_triage(ctx->rules, msg, &v, err) < 0)
 		goto out;
+	sirt_crypto_adjust_verdict(msg, &v);   /* as intake does */
 	if (ctx->json)
 		print_json(file, msg, &v);
 	else
