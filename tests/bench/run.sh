@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# make bench: triage throughput on one core, and sirt's time against
+# pcre2grep running the same shipped patterns over the same files.
+#
+# 1. Corpus: the labelled reports (tests/data/labelled) plus the real
+#    third-party mail in ../shared/corpora (every file that looks like a
+#    message; mbox files split into messages), hard-linked over and over
+#    into a temporary directory until there are at least $BENCH_MESSAGES
+#    (default 100000) message files.
+# 2. sirt: build/bench_triage reads, parses, decodes and triages every
+#    file on core 0 (nothing stored), prefilter on; CPU time per stage.
+# 3. pcre2grep -c -U -f PATTERNS (JIT on by default) over the same files
+#    on core 0, PATTERNS being the shipped rules' match patterns.
+# 4. Prints messages/s, the average message size and the ratio of the
+#    two CPU times.  Other benchmarks (tests/bench/bench_*.sh) run too
+#    when BENCH_ALL=1.
+set -u
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+N=${BENCH_MESSAGES:-100000}
+CORPORA=${SIRT_CORPORA:-../shared/corpora}
+[ -d "$CORPORA" ] || CORPORA=/work/shared/corpora
+B="$PWD/$BUILD/bench_triage"
+[ -x "$B" ] || { echo "bench: $B missing (make $BUILD/bench_triage)" >&2; exit 1; }
+command -v pcre2grep >/dev/null || { echo "bench: pcre2grep missing (pcre2-utils)" >&2; exit 1; }
+W=$(mktemp -d "${TMPDIR:-/tmp}/sirt-bench.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+PIN=""
+command -v taskset >/dev/null && PIN="taskset -c 0"
+
+# ---- the corpus -------------------------------------------------------
+mkdir -p "$W/src" "$W/msgs"
+i=0
+for f in tests/data/labelled/*.eml; do
+	cp "$f" "$W/src/m$i.eml"; i=$((i + 1))
+done
+if [ -d "$CORPORA" ]; then
+	while IFS= read -r f; do
+		case "$f" in *.golden|*.asc|*.p12|*.gz|*.crt|*.key|*.pem|*README*|*.md) continue;; esac
+		if head -c 4 "$f" | grep -q '^From'; then
+			# an mbox: one file per message
+			awk -v out="$W/src/mbox$i" 'BEGIN{n=0} /^From /{n++} {print > (out "-" n ".eml")}' "$f"
+		elif head -c 4096 "$f" | grep -qiE '^(from|subject|date|message-id|content-type|to|received|mime-version|return-path):'; then
+			cp "$f" "$W/src/m$i.eml"
+		fi
+		i=$((i + 1))
+	done < <(find "$CORPORA/mime" "$CORPORA/mbox" "$CORPORA/pgp" -type f 2>/dev/null | sort)
+fi
+nsrc=$(ls "$W/src" | wc -l)
+copies=$(( (N + nsrc - 1) / nsrc ))
+echo "corpus: $nsrc distinct messages (labelled set + $CORPORA), $copies copies each"
+c=0
+while [ "$c" -lt "$copies" ]; do
+	mkdir -p "$W/msgs/$c"
+	ln "$W"/src/* "$W/msgs/$c/"
+	c=$((c + 1))
+done
+find "$W/msgs" -type f | sort >"$W/list"
+total=$(wc -l <"$W/list")
+bytes=$(find "$W/msgs" -type f -printf '%s\n' | awk '{s+=$1} END {print s}')
+echo "corpus: $total message files, $bytes bytes, $((bytes / total)) bytes on average"
+
+# ---- sirt ----------------------------------------------------------------
+"$B" --patterns rules >"$W/patterns"
+echo "patterns: $(wc -l <"$W/patterns") match patterns from rules/"
+# warm the page cache for both contenders
+cat $(head -n 2000 "$W/list") >/dev/null
+TIMEFORMAT='%3U %3S %3R'
+{ time $PIN "$B" rules "$W/list" >"$W/sirt.out" 2>"$W/sirt.err"; } 2>"$W/sirt.time"
+cat "$W/sirt.out"
+read -r su ss sr <"$W/sirt.time"
+# ---- pcre2grep -------------------------------------------------------------
+{ time $PIN pcre2grep -c -U -f "$W/patterns" --file-list="$W/list" >"$W/grep.out" 2>"$W/grep.err"; } 2>"$W/grep.time"
+read -r gu gs gr <"$W/grep.time"
+[ -s "$W/grep.err" ] && head -3 "$W/grep.err"
+
+python3 - "$su" "$ss" "$sr" "$gu" "$gs" "$gr" "$W/sirt.out" <<'PY'
+import sys
+su, ss, sr, gu, gs, gr = map(float, sys.argv[1:7])
+kv = dict(x.split("=", 1) for x in open(sys.argv[7]).read().split())
+n = int(kv["messages"])
+sirt_cpu, grep_cpu = su + ss, gu + gs
+load = float(kv["load_s"])
+print(f"sirt triage:  {n} messages, {sirt_cpu:.2f} s CPU ({sr:.2f} s wall) including "
+      f"{load:.2f} s to compile the rules")
+print(f"              {n / (sirt_cpu - load):.0f} messages/s on one core "
+      f"(parse+decode {kv['parse_us']} us, rules {kv['rules_us']} us per message, "
+      f"average {kv['avg_bytes']} bytes)")
+print(f"pcre2grep -c: {grep_cpu:.2f} s CPU ({gr:.2f} s wall), "
+      f"{grep_cpu * 1e6 / n:.0f} us per message")
+print(f"ratio sirt/pcre2grep: {sirt_cpu / grep_cpu:.2f} (whole run), "
+      f"{(sirt_cpu - load) / grep_cpu:.2f} (rules already compiled); "
+      f"rules alone {float(kv['rules_us']) * n / 1e6 / grep_cpu:.2f}")
+PY
+rc=0
+if [ "${BENCH_ALL:-0}" = 1 ]; then
+	for s in tests/bench/bench_*.sh; do
+		[ -f "$s" ] || continue
+		echo "== $s"
+		bash "$s" || rc=1
+	done
+fi
+exit $rc
