@@ -1171,6 +1171,209 @@ static void fill_part(struct sirt_part *p, const struct mailmime *mm)
 	p->filename = part_filename(&sf, ct);
 }
 
+static void parse_mime(struct walk *w, const char *data, size_t len, int parent,
+		       int depth, size_t *body_r);
+
+struct range {
+	size_t s, e;
+};
+
+/* The parts of a multipart body [p, p+len) with boundary bnd, as RFC 2046
+ * delimits them: after a delimiter line up to the CRLF before the next.
+ * An unclosed multipart ends at the end of the input (blank lines after
+ * its last delimiter are no part).  Returns the count (at most max);
+ * *r_r is the caller's. */
+static size_t split_ranges(const char *p, size_t len, const char *bnd,
+			   size_t max, struct range **r_r)
+{
+	size_t bl = strlen(bnd), i, part_s = 0, n = 0, cap = 0;
+	struct range *r = NULL;
+	int in_part = 0;
+
+	for (i = 0; i <= len;) {
+		const char *q = i < len ? memchr(p + i, '\n', len - i) : NULL;
+		size_t le = q ? (size_t)(q - p) : len, k;
+		int delim = 0, close = 0;
+
+		if (i < len && le - i >= bl + 2 && p[i] == '-' && p[i + 1] == '-' &&
+		    memcmp(p + i + 2, bnd, bl) == 0) {
+			k = i + 2 + bl;
+			if (le - k >= 2 && p[k] == '-' && p[k + 1] == '-') {
+				delim = close = 1;
+			} else {
+				while (k < le && (p[k] == ' ' || p[k] == '\t' || p[k] == '\r'))
+					k++;
+				delim = k == le;
+			}
+		}
+		if (delim || i >= len) {
+			if (in_part) {
+				size_t e = delim ? i : len;
+
+				if (delim && e > part_s && p[e - 1] == '\n')
+					e--;
+				if (delim && e > part_s && p[e - 1] == '\r')
+					e--;
+				if (!delim) {
+					size_t k2 = part_s;
+
+					while (k2 < e && (p[k2] == '\n' || p[k2] == '\r' ||
+							  p[k2] == ' ' || p[k2] == '\t'))
+						k2++;
+					if (k2 == e)
+						e = part_s;
+				}
+				if (delim || e > part_s) {
+					if (n == max)
+						break;
+					if (n == cap) {
+						cap = cap ? cap * 2 : 8;
+						r = sirt_xrealloc(r, cap * sizeof(*r));
+					}
+					r[n].s = part_s;
+					r[n].e = e < part_s ? part_s : e;
+					n++;
+				}
+			}
+			if (i >= len || close)
+				break;
+			in_part = 1;
+			part_s = le < len ? le + 1 : len;
+		}
+		/* after the last line comes one round at i == len */
+		i = le < len ? le + 1 : len + (i >= len);
+	}
+	*r_r = r;
+	return n;
+}
+
+/* Start of an entity whose libetpan start is s: libetpan skips empty
+ * lines after a boundary line, but they belong to the entity (a part
+ * without headers starts with one). lo bounds the walk back. */
+static const char *entity_start(const char *s, const char *lo)
+{
+	const char *u;
+
+	for (;;) {
+		u = s;
+		if (u > lo && u[-1] == '\n')
+			u--;
+		else
+			break;
+		if (u > lo && u[-1] == '\r')
+			u--;
+		if (u > lo && u[-1] == '\n')
+			s = u;
+		else
+			break;
+	}
+	return s;
+}
+
+static void walk_mime(struct walk *w, const struct mailmime *mm, int parent,
+		      int depth, const char *ent_start);
+
+/* A text/plain leaf under parent made of the bytes [p, p+len) of the
+ * input (a multipart without any delimiter keeps its text this way). */
+static void add_text_leaf(struct walk *w, int parent, int depth,
+			  const char *p, size_t len)
+{
+	struct sirt_part *q;
+	int idx;
+
+	if (depth > w->lim->max_mime_depth ||
+	    (long)w->msg->nparts >= (long)w->lim->max_parts)
+		return;
+	idx = add_part(w, parent, depth, SIRT_PART_SINGLE);
+	q = &w->msg->parts[idx];
+	q->entity_off = (size_t)(p - w->base);
+	q->entity_len = len;
+	q->content_type = sirt_xstrdup("text/plain");
+	q->data = sirt_xmalloc(len + 1);
+	memcpy(q->data, p, len);
+	q->data[len] = '\0';
+	q->size = len;
+	sirt_sha256_hex(q->data, q->size, q->sha256);
+	q->text = msg_to_utf8(NULL, q->data, q->size);
+}
+
+/* Children of multipart node mm (part idx).  libetpan's are used when they
+ * are the parts RFC 2046 delimits; when it dropped them (an empty part,
+ * an unclosed last delimiter) or cut them elsewhere (empty lines after a
+ * delimiter), each delimited part is parsed as an entity in place, so
+ * that offsets still refer to the input. */
+static void walk_multipart(struct walk *w, const struct mailmime *mm, int idx,
+			   int depth)
+{
+	const char *bv, *p, *lo;
+	char bnd[256];
+	size_t bl = 0, len, n, i, dummy;
+	struct range *r = NULL;
+	clistiter *c;
+	int same = 1;
+
+	if (!mm->mm_content_type || !mm->mm_body ||
+	    mm->mm_body->dt_type != MAILMIME_DATA_TEXT ||
+	    !mm->mm_body->dt_data.dt_text.dt_data ||
+	    !(bv = mailmime_content_param_get(mm->mm_content_type, "boundary")))
+		goto libetpan;
+	while (*bv == '"')
+		bv++;
+	while (bv[bl] && bv[bl] != '"' && bl + 1 < sizeof(bnd)) {
+		bnd[bl] = bv[bl];
+		bl++;
+	}
+	bnd[bl] = '\0';
+	if (!bl)
+		goto libetpan;
+	p = mm->mm_body->dt_data.dt_text.dt_data;
+	len = mm->mm_body->dt_data.dt_text.dt_length;
+	n = split_ranges(p, len, bnd, (size_t)w->lim->max_parts + 1, &r);
+	lo = w->base + w->msg->parts[idx].entity_off;
+	c = mm->mm_data.mm_multipart.mm_mp_list ?
+	    clist_begin(mm->mm_data.mm_multipart.mm_mp_list) : NULL;
+	for (i = 0; i < n && same; i++, c = c ? clist_next(c) : NULL) {
+		const struct mailmime *ch = c ? clist_content(c) : NULL;
+
+		if (!ch || entity_start(ch->mm_mime_start, lo) != p + r[i].s ||
+		    ch->mm_mime_start + ch->mm_length != p + r[i].e)
+			same = 0;
+	}
+	if (c)
+		same = 0;
+	if (n == 0) {
+		/* no delimiter at all: libetpan's reading if it has one,
+		 * else the body is text; do not lose it */
+		size_t k = 0;
+
+		free(r);
+		if (mm->mm_data.mm_multipart.mm_mp_list &&
+		    clist_begin(mm->mm_data.mm_multipart.mm_mp_list))
+			goto libetpan;
+		while (k < len && (p[k] == '\n' || p[k] == '\r' || p[k] == ' ' ||
+				   p[k] == '\t'))
+			k++;
+		if (k < len)
+			add_text_leaf(w, idx, depth, p, len);
+		return;
+	}
+	if (same) {
+		free(r);
+		goto libetpan;
+	}
+	for (i = 0; i < n && !w->stop; i++) {
+		if (r[i].e > r[i].s)
+			parse_mime(w, p + r[i].s, r[i].e - r[i].s, idx, depth, &dummy);
+	}
+	free(r);
+	return;
+libetpan:
+	for (c = mm->mm_data.mm_multipart.mm_mp_list ?
+		 clist_begin(mm->mm_data.mm_multipart.mm_mp_list) : NULL;
+	     c; c = clist_next(c))
+		walk_mime(w, clist_content(c), idx, depth, NULL);
+}
+
 /* Walk libetpan's node mm into parts; ent_start overrides the entity's
  * start (children of message/rfc822 nodes, whose libetpan start is the
  * enclosing part's). Recursion is bounded by the depth limit. */
@@ -1181,7 +1384,6 @@ static void walk_mime(struct walk *w, const struct mailmime *mm, int parent,
 	const char *s, *e;
 	struct sirt_part *p;
 	int idx;
-	clistiter *c;
 	enum sirt_part_kind kind;
 
 	if (w->stop || !mm)
@@ -1207,26 +1409,8 @@ static void walk_mime(struct walk *w, const struct mailmime *mm, int parent,
 	e = mm->mm_mime_start + mm->mm_length;
 	if (!ent_start && parent >= 0 &&
 	    m->parts[parent].kind == SIRT_PART_MULTIPART &&
-	    m->parts[parent].src_buf == w->src_buf) {
-		/* libetpan skips empty lines after a boundary line, but they
-		 * belong to the entity (a part without headers starts with
-		 * one): move the start back to the end of the boundary line */
-		const char *lo = w->base + m->parts[parent].entity_off, *u;
-
-		for (;;) {
-			u = s;
-			if (u > lo && u[-1] == '\n')
-				u--;
-			else
-				break;
-			if (u > lo && u[-1] == '\r')
-				u--;
-			if (u > lo && u[-1] == '\n')
-				s = u;
-			else
-				break;
-		}
-	}
+	    m->parts[parent].src_buf == w->src_buf)
+		s = entity_start(s, w->base + m->parts[parent].entity_off);
 	if (s >= w->base && e >= s && e <= w->base + w->base_len) {
 		p->entity_off = (size_t)(s - w->base);
 		p->entity_len = (size_t)(e - s);
@@ -1234,9 +1418,7 @@ static void walk_mime(struct walk *w, const struct mailmime *mm, int parent,
 	fill_part(p, mm);
 	switch (kind) {
 	case SIRT_PART_MULTIPART:
-		for (c = clist_begin(mm->mm_data.mm_multipart.mm_mp_list); c;
-		     c = clist_next(c))
-			walk_mime(w, clist_content(c), idx, depth + 1, NULL);
+		walk_multipart(w, mm, idx, depth + 1);
 		break;
 	case SIRT_PART_MESSAGE:
 		walk_mime(w, mm->mm_data.mm_message.mm_msg_mime, idx, depth + 1,
