@@ -42,7 +42,7 @@ PW='correct horse battery staple'
 printf '%s\n' "$PW" >"$D/passphrase"
 printf 'not the passphrase\n' >"$D/passphrase-wrong"
 chmod 600 "$D/passphrase" "$D/passphrase-wrong"
-printf 'default-cache-ttl 0\nmax-cache-ttl 0\n' >"$D/sirt-pw-home/gpg-agent.conf"
+printf 'default-cache-ttl 0\nmax-cache-ttl 0\ns2k-count 65536\n' >"$D/sirt-pw-home/gpg-agent.conf"
 S="$D/sender-home" K="$D/sirt-home" W="$D/tmp"
 G=(gpg --batch --quiet --no-tty --pinentry-mode loopback --passphrase '')
 
@@ -51,11 +51,11 @@ fpr_of() { # home email
 }
 
 # Keys.  The SIRT key is made in its own home; the senders' keys in theirs.
-"${G[@]}" --homedir "$K" --quick-gen-key 'SIRT <sirt@example.org>' default default never
+"${G[@]}" --homedir "$K" --quick-gen-key 'SIRT <sirt@example.org>' future-default default never
 gpg --homedir "$D/sirt-pw-home" --batch --quiet --no-tty --pinentry-mode loopback --passphrase "$PW" \
-	--quick-gen-key 'SIRT PW <sirt-pw@example.org>' default default never
+	--quick-gen-key 'SIRT PW <sirt-pw@example.org>' future-default default never
 for who in alice bob mallory other; do
-	"${G[@]}" --homedir "$S" --quick-gen-key "${who^} <$who@example.org>" default default never
+	"${G[@]}" --homedir "$S" --quick-gen-key "${who^} <$who@example.org>" future-default default never
 done
 # exp: valid for one day in 2020, used then, expired now.
 "${G[@]}" --homedir "$S" --faked-system-time 20200101T000000 \
@@ -168,7 +168,7 @@ awk 'BEGIN{n=0} /^-----BEGIN PGP MESSAGE-----/{inb=1} inb && length($0)==64 && +
 { headers 'Alice <alice@example.org>' 'Encrypted to a protected key'
   encrypt_entity "$W/inner-enc" -e -r sirt-pw@example.org; } | lf >"$D/msgs/encrypted-pw.eml"
 gpg --homedir "$S" --batch --quiet --no-tty --pinentry-mode loopback --passphrase "$PW" \
-	--armor --symmetric -o "$W/sym.asc" --yes "$W/inner-enc"
+	--s2k-count 65536 --armor --symmetric -o "$W/sym.asc" --yes "$W/inner-enc"
 { headers 'Alice <alice@example.org>' 'Password encrypted report'
   printf 'Content-Type: multipart/encrypted; boundary="enc-bnd";\r\n protocol="application/pgp-encrypted"\r\n\r\n'
   printf -- '--enc-bnd\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n'
