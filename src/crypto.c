@@ -26,6 +26,8 @@
 #define CRYPTO_MAX_OPS   32   /* decrypt/verify operations */
 #define CRYPTO_MAX_SIGS  32   /* signatures recorded */
 #define CRYPTO_MAX_KEYS  32   /* public keys recorded */
+#define CRYPTO_MAX_UIDS  16   /* user ids recorded per key */
+#define CRYPTO_MAX_UID_LEN 256
 
 struct sirt_crypto {
 	gpgme_ctx_t ctx;
@@ -816,18 +818,27 @@ static int do_keys(struct walk *w, int idx, struct sirt_err *err)
 		struct sirt_buf uids = SIRT_BUF_INIT;
 		gpgme_user_id_t u;
 		struct sirt_pubkey *k;
+		int nu;
 
 		if (ci->nkeys >= CRYPTO_MAX_KEYS || !key->fpr) {
 			gpgme_key_unref(key);
 			continue;
 		}
 		sirt_buf_init(&uids);
-		for (u = key->uids; u; u = u->next) {
+		for (u = key->uids, nu = 0; u && nu < CRYPTO_MAX_UIDS; u = u->next) {
 			if (!u->uid)
 				continue;
 			if (uids.len)
 				sirt_buf_addc(&uids, '\n');
-			sirt_buf_adds(&uids, u->uid);
+			/* a hostile key's user ids: bounded, one line each */
+			{
+				size_t j, n = strnlen(u->uid, CRYPTO_MAX_UID_LEN);
+
+				for (j = 0; j < n; j++)
+					sirt_buf_addc(&uids, (unsigned char)u->uid[j] < 0x20 ?
+						      ' ' : u->uid[j]);
+			}
+			nu++;
 		}
 		ci->keys = sirt_xrealloc(ci->keys,
 					 (ci->nkeys + 1) * sizeof(*ci->keys));
