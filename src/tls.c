@@ -276,10 +276,8 @@ int sirt_conn_tls(struct sirt_conn *c, const struct sirt_tls_opts *o,
 	    inet_pton(AF_INET6, o->host, &a6) != 1)
 		gnutls_server_name_set(c->session, GNUTLS_NAME_DNS, o->host,
 				       strlen(o->host));
-	/* A pin is an exact match on the server certificate and replaces
-	 * the chain check (self-signed servers); otherwise chain + name. */
-	if (!o->pin_sha256)
-		gnutls_session_set_verify_cert(c->session, o->host, 0);
+	/* Chain and name are always verified; a pin is checked on top. */
+	gnutls_session_set_verify_cert(c->session, o->host, 0);
 	gnutls_transport_set_int(c->session, c->fd);
 	gnutls_handshake_set_timeout(c->session, (unsigned)c->timeout_ms);
 	gnutls_record_set_timeout(c->session, (unsigned)c->timeout_ms);

@@ -5,9 +5,9 @@
  * certificate, so sirt owns the TLS session: the chain is checked
  * against the system CA store or ca_file, the host name (or IP address)
  * against the certificate, and SNI is sent for DNS names.  A pinned
- * SHA-256 fingerprint of the server certificate, when configured,
- * replaces the chain check by an exact match (stronger: only that
- * certificate is accepted).
+ * SHA-256 fingerprint of the server certificate (its DER), when
+ * configured, is required on top of that: only that certificate is
+ * accepted.  (A self-signed server: ca_file = its certificate.)
  *
  * A connection starts in plain text (sirt_conn_open); sirt_conn_tls()
  * runs the handshake on it, either at once (implicit TLS) or after the

@@ -50,16 +50,38 @@ sirt_conf "$T/sirt.conf" host=localhost
 out=$(sirt -c "$T/sirt.conf" poll --once 2>&1) || fail "localhost with ca_file: $out"
 contains "$out" "1 new message stored"
 
-# A pin of the server certificate replaces the CA; a wrong pin refuses.
+# A pin of the server certificate is required on top of the chain: the
+# right one (with colons, upper case) passes, a wrong one refuses even
+# with the CA trusted, and a pin does not replace the CA.
 pin=$(openssl x509 -in "$DC_DIR/cert.pem" -outform DER | sha256sum | cut -d' ' -f1)
+colons=$(printf '%s' "$pin" | tr a-f A-F | sed 's/../&:/g; s/:$//')
 imap_make_msg 4 tls | imap_deliver
-sirt_conf "$T/sirt.conf" ca_file= pin_sha256="$pin"
+sirt_conf "$T/sirt.conf" pin_sha256="$colons"
 out=$(sirt -c "$T/sirt.conf" poll --once 2>&1) || fail "pinned: $out"
 contains "$out" "1 new message stored"
-sirt_conf "$T/sirt.conf" ca_file= pin_sha256="$(printf '%064d' 0)"
+sirt_conf "$T/sirt.conf" pin_sha256="$(printf '%064d' 0)"
 out=$(sirt -c "$T/sirt.conf" poll --once 2>&1); rc=$?
 [ "$rc" = 69 ] || fail "wrong pin: exit $rc: $out"
 contains "$out" "does not match pin_sha256"
+sirt_conf "$T/sirt.conf" ca_file= pin_sha256="$pin"
+out=$(sirt -c "$T/sirt.conf" poll --once 2>&1); rc=$?
+[ "$rc" = 69 ] || fail "pin without the CA: exit $rc: $out"
+
+# A self-signed server certificate: trusted by naming it in ca_file.
+dovecot_stop
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
+	-addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+	-keyout "$DC_DIR/key.pem" -out "$DC_DIR/cert.pem" 2>/dev/null || fail "openssl self-signed"
+dovecot_start
+imap_make_msg 44 tls | imap_deliver
+sirt_conf "$T/sirt.conf" ca_file=
+out=$(sirt -c "$T/sirt.conf" poll --once 2>&1); rc=$?
+[ "$rc" = 69 ] || fail "self-signed untrusted: exit $rc: $out"
+contains "$out" "certificate for 127.0.0.1 not trusted"
+sirt_conf "$T/sirt.conf" ca_file="$DC_DIR/cert.pem"
+out=$(sirt -c "$T/sirt.conf" poll --once 2>&1) || fail "self-signed in ca_file: $out"
+contains "$out" "1 new message stored"
+DC_CA=$DC_DIR/cert.pem
 
 # Plain text: refused without allow_plaintext, allowed on loopback with it.
 sirt_conf "$T/sirt.conf" tls=none port="$DC_PORT"
@@ -87,5 +109,5 @@ lacks "$out" "$DC_PASS"
 out=$(sirt -c "$T/sirt.conf" poll --once 2>&1); rc=$?
 [ "$rc" = 78 ] || fail "no password: exit $rc: $out"
 contains "$out" "SIRT_PASSWORD_BOX"
-[ "$(ncases)" = 6 ] || fail "expected 6 cases, got $(ncases)"
+[ "$(ncases)" = 7 ] || fail "expected 7 cases, got $(ncases)"
 echo ok
