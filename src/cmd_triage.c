@@ -91,7 +91,7 @@ static int triage_file(struct sirt_ctx *ctx, const char *file, int explain,
 		goto out;
 	if (sirt_msg_parse(data, len, &ctx->cfg->limits, &msg, err) < 0)
 		goto out;
-	if (ctx->crypto) {
+	{	/* without a keyring crypto still detects PGP content */
 		struct sirt_err cerr;
 		sirt_err_clear(&cerr);
 		if (sirt_crypto_process(ctx->crypto, msg, &ctx->cfg->limits, &cerr) < 0)

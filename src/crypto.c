@@ -899,6 +899,52 @@ static int do_attachment(struct walk *w, int idx, struct sirt_err *err)
 	return 0;
 }
 
+/* No keyring: say what PGP content the message has, so that an
+ * encrypted report is flagged for a human instead of looking plain. */
+static void detect_only(struct sirt_msg *msg)
+{
+	static const char why[] = "no usable GnuPG keyring (see [crypto] gnupg_home)";
+	struct sirt_crypto_info *ci = &msg->crypto;
+	int sig = 0, enc = 0;
+	size_t i;
+
+	if (ci->status != SIRT_CRYPTO_NONE || ci->nsigs || ci->undecryptable)
+		return;
+	for (i = 0; i < msg->nparts; i++) {
+		const struct sirt_part *p = &msg->parts[i];
+
+		if (type_is(p, "multipart/encrypted") && (!p->protocol ||
+		    strcmp(p->protocol, "application/pgp-encrypted") == 0))
+			enc = 1;
+		else if (type_is(p, "multipart/signed") && (!p->protocol ||
+			 strcmp(p->protocol, "application/pgp-signature") == 0))
+			sig = 1;
+		else if (p->kind == SIRT_PART_SINGLE && p->data &&
+			 type_is(p, "text/plain")) {
+			if (find_line((const char *)p->data, p->size, 0,
+				      "-----BEGIN PGP MESSAGE-----") >= 0)
+				enc = 1;
+			if (find_line((const char *)p->data, p->size, 0,
+				      "-----BEGIN PGP SIGNED MESSAGE-----") >= 0)
+				sig = 1;
+		}
+	}
+	if (enc) {
+		ci->undecryptable = 1;
+		ci->decrypt_error = sirt_xstrdup(why);
+	}
+	if (sig) {
+		ci->sigs = sirt_xcalloc(1, sizeof(*ci->sigs));
+		ci->nsigs = 1;
+		ci->sigs[0].status = SIRT_SIG_ERROR;
+		ci->sigs[0].validity = sirt_xstrdup("unknown");
+		ci->sigs[0].detail = sirt_xstrdup("not verified: no usable GnuPG keyring");
+	}
+	ci->status = sig && enc ? SIRT_CRYPTO_SIGNED_ENCRYPTED :
+		     enc ? SIRT_CRYPTO_ENCRYPTED :
+		     sig ? SIRT_CRYPTO_SIGNED : SIRT_CRYPTO_NONE;
+}
+
 int sirt_crypto_process(struct sirt_crypto *c, struct sirt_msg *msg,
 			const struct sirt_limits *lim, struct sirt_err *err)
 {
@@ -912,8 +958,12 @@ int sirt_crypto_process(struct sirt_crypto *c, struct sirt_msg *msg,
 		sirt_limits_default(&deflim);
 		lim = &deflim;
 	}
-	if (msg->unparsed || !c)
+	if (msg->unparsed)
 		return 0;
+	if (!c) {
+		detect_only(msg);
+		return 0;
+	}
 	/* Already processed (grafted parts present): do not graft twice. */
 	if (ci->status != SIRT_CRYPTO_NONE || ci->nsigs || ci->nkeys ||
 	    ci->undecryptable)

@@ -154,10 +154,13 @@ int sirt_intake(struct sirt_ctx *ctx, const void *raw, size_t len,
 	 * here is not a reason to lose the message: it is stored, and the
 	 * crypto facts say what could not be done. */
 	sirt_err_clear(&terr);
-	if (sirt_ctx_crypto(ctx, &terr) < 0)
+	if (sirt_ctx_crypto(ctx, &terr) < 0) {
 		sirt_warn("crypto unavailable for message %.12s: %s", sha, terr.msg);
-	else if (ctx->crypto &&
-		 sirt_crypto_process(ctx->crypto, msg, &ctx->cfg->limits, &terr) < 0)
+		sirt_err_clear(&terr);
+	}
+	/* Without a keyring (ctx->crypto NULL) PGP content is still
+	 * detected: an encrypted report is flagged undecryptable. */
+	if (sirt_crypto_process(ctx->crypto, msg, &ctx->cfg->limits, &terr) < 0)
 		sirt_warn("crypto on message %.12s failed: %s", sha, terr.msg);
 	crypto_json = sirt_crypto_info_to_json(&msg->crypto);
 	sirt_err_clear(&terr);

@@ -22,6 +22,8 @@ int sirt_crypto_open(const struct sirt_config *cfg, struct sirt_crypto **c_r,
 		     struct sirt_err *err);
 void sirt_crypto_close(struct sirt_crypto **c);
 
+/* c may be NULL (no keyring): PGP content is then only detected, an
+ * encrypted report marked undecryptable and signatures left unverified. */
 int sirt_crypto_process(struct sirt_crypto *c, struct sirt_msg *msg,
 			const struct sirt_limits *lim, struct sirt_err *err);
 

@@ -544,6 +544,31 @@ static void t_attach_encrypted(void **state)
 	sirt_msg_free(&m);
 }
 
+/* No keyring at all: PGP content is detected, encrypted is flagged. */
+static void t_no_keyring(void **state)
+{
+	struct sirt_msg *m = open_fixture(NULL, "encrypted");
+
+	(void)state;
+	assert_int_equal(m->crypto.status, SIRT_CRYPTO_ENCRYPTED);
+	assert_true(m->crypto.undecryptable);
+	assert_false(m->crypto.decrypted);
+	assert_non_null(strstr(m->crypto.decrypt_error, "keyring"));
+	sirt_msg_free(&m);
+	m = open_fixture(NULL, "inline-encrypted");
+	assert_true(m->crypto.undecryptable);
+	sirt_msg_free(&m);
+	m = open_fixture(NULL, "signed-good");
+	assert_int_equal(m->crypto.status, SIRT_CRYPTO_SIGNED);
+	assert_one_sig(m, SIRT_SIG_ERROR, NULL);
+	assert_false(m->crypto.sigs[0].trusted);
+	sirt_msg_free(&m);
+	m = open_fixture(NULL, "plain");
+	assert_int_equal(m->crypto.status, SIRT_CRYPTO_NONE);
+	assert_false(m->crypto.undecryptable);
+	sirt_msg_free(&m);
+}
+
 static void t_twice(void **state)
 {
 	struct sirt_msg *m = open_fixture(cr, "sign-then-encrypt");
@@ -814,6 +839,7 @@ int main(void)
 		cmocka_unit_test(t_inline_signed),
 		cmocka_unit_test(t_inline_encrypted),
 		cmocka_unit_test(t_attach_encrypted),
+		cmocka_unit_test(t_no_keyring),
 		cmocka_unit_test(t_twice),
 		cmocka_unit_test(t_import_refuses_secret),
 		cmocka_unit_test(t_go_signed),
