@@ -22,7 +22,8 @@ int cmd_rules(int argc, char **argv, struct sirt_ctx *ctx)
 		dir = ctx->cfg->rules_dir ? ctx->cfg->rules_dir : "./rules";
 		local = ctx->cfg->rules_local_dir;
 	}
-	if (sirt_rules_load(dir, local, &r, &err) < 0) {
+	/* compile the prefilter too: it is part of what must load */
+	if (sirt_rules_load_flags(dir, local, SIRT_RULES_PREFILTER_NOW, &r, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		return err.cls == SIRT_E_NOTFOUND ? EX_NOINPUT : EX_DATAERR;
 	}

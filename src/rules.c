@@ -33,6 +33,7 @@
 #define DEPTH_LIMIT        5000u        /* backtracking depth */
 #define HEAP_LIMIT         (16u * 1024) /* KiB */
 #define EXCERPT_MAX        120          /* bytes of matched text kept */
+#define PREFILTER_AFTER    32           /* messages before the prefilter is built */
 
 enum fkind {
 	FK_SUBJECT, FK_FROM, FK_TO, FK_HEADER, FK_BODY, FK_BODY_UNQUOTED,
@@ -141,7 +142,9 @@ struct sirt_rules {
 	size_t ncategories;
 	double threshold[5];    /* [2] = P2, [3] = P3 */
 	enum sirt_severity dflt;
-	int use_prefilter;
+	int use_prefilter;      /* wanted (flags, environment) */
+	int prefilter_built;    /* databases compiled (lazily, see rules.h) */
+	size_t nevals;          /* messages evaluated so far */
 	size_t nprefiltered;
 	struct scratch sc;
 };
@@ -1683,6 +1686,7 @@ static void build_prefilter(struct sirt_rules *r)
 		free(ids);
 		free(skip);
 	}
+	r->prefilter_built = 1;
 }
 #endif
 
@@ -1746,7 +1750,7 @@ static int finish(struct sirt_rules *r, struct pend_list *pl, unsigned flags,
 	r->sc.mslot = sirt_xcalloc(r->nrules + 1, sizeof(int));
 	r->use_prefilter = !(flags & SIRT_RULES_NO_PREFILTER) && !(env && strcmp(env, "0") == 0);
 #ifdef SIRT_HAVE_HYPERSCAN
-	if (r->use_prefilter)
+	if (r->use_prefilter && ((flags & SIRT_RULES_PREFILTER_NOW) || (env && strcmp(env, "1") == 0)))
 		build_prefilter(r);
 #else
 	r->use_prefilter = 0;
@@ -1864,7 +1868,7 @@ const char *sirt_rules_warning(const struct sirt_rules *r, size_t i)
 size_t sirt_rules_count(const struct sirt_rules *r) { return r ? r->nrules : 0; }
 size_t sirt_rules_prefiltered(const struct sirt_rules *r)
 {
-	return r && r->use_prefilter ? r->nprefiltered : 0;
+	return r && r->use_prefilter && r->prefilter_built ? r->nprefiltered : 0;
 }
 double sirt_rules_threshold(const struct sirt_rules *r, enum sirt_severity s)
 {
@@ -2225,7 +2229,7 @@ static void prefilter(struct evalctx *ec)
 	const struct sirt_rules *r = ec->r;
 	size_t si, i, j;
 
-	if (!r->use_prefilter) {
+	if (!r->use_prefilter || !r->prefilter_built) {
 		memset(r->sc.cand, 1, r->nrules);
 		return;
 	}
@@ -2425,6 +2429,15 @@ int sirt_rules_eval(const struct sirt_rules *r, const struct sirt_msg *msg,
 	ec.facts[FACT_TRUSTED] = signer_trusted(msg);
 	ec.facts[FACT_UNPARSED] = msg->unparsed != 0;
 	memset(r->sc.state, 0xff, r->nrules);  /* -1: unknown */
+#ifdef SIRT_HAVE_HYPERSCAN
+	/* The prefilter pays for its compile time only over many messages:
+	 * build it once this set has seen PREFILTER_AFTER of them.  It is a
+	 * cache inside the set (verdicts are the same with or without it),
+	 * hence the cast; evaluation is single-threaded per set. */
+	if (r->use_prefilter && !r->prefilter_built &&
+	    ++((struct sirt_rules *)r)->nevals >= PREFILTER_AFTER)
+		build_prefilter((struct sirt_rules *)r);
+#endif
 
 	prefilter(&ec);
 	for (i = 0; i < r->nrules; i++) {

@@ -32,15 +32,20 @@
 
 struct sirt_rules;
 
-/* Load flags. */
-#define SIRT_RULES_NO_PREFILTER 0x1  /* never use the Vectorscan prefilter */
+/* Load flags.  The Vectorscan prefilter (when built in) takes a second
+ * or more to compile, which only pays over many messages: by default it
+ * is compiled once a set has evaluated 32 messages (a one-message CLI
+ * run never pays for it).  SIRT_PREFILTER=0 in the environment turns it
+ * off, SIRT_PREFILTER=1 compiles it at load time.  Verdicts are the same
+ * either way. */
+#define SIRT_RULES_NO_PREFILTER  0x1  /* never use the prefilter */
+#define SIRT_RULES_PREFILTER_NOW 0x2  /* compile it at load time */
 
 /* Compile every rule file of dir (then local_dir, which may be NULL or
  * missing) into a new set owned by the caller (sirt_rules_free).  A
  * missing dir is SIRT_E_NOTFOUND; a syntax or pattern error is
  * SIRT_E_BADMSG with "FILE:LINE:COL: what" in err.  On error *rules_r
- * is untouched.  The prefilter is used when built in, unless flags say
- * otherwise or the environment has SIRT_PREFILTER=0. */
+ * is untouched.  See the load flags for the prefilter. */
 int sirt_rules_load_flags(const char *dir, const char *local_dir, unsigned flags,
 			  struct sirt_rules **rules_r, struct sirt_err *err);
 int sirt_rules_load(const char *dir, const char *local_dir,

@@ -41,7 +41,7 @@ int main(int argc, char **argv)
 {
 	struct sirt_rules *rules = NULL;
 	struct sirt_err err;
-	unsigned flags = 0;
+	unsigned flags = SIRT_RULES_PREFILTER_NOW;
 	int ai = 1, patterns = 0, stats = 0, repeat = 1, k;
 	FILE *list;
 	char line[4096];
@@ -51,7 +51,7 @@ int main(int argc, char **argv)
 	sirt_log_init("bench_triage", 0, SIRT_LOG_ERROR);
 	for (; ai < argc && argv[ai][0] == '-'; ai++) {
 		if (strcmp(argv[ai], "--no-prefilter") == 0)
-			flags |= SIRT_RULES_NO_PREFILTER;
+			flags = SIRT_RULES_NO_PREFILTER;
 		else if (strcmp(argv[ai], "--patterns") == 0)
 			patterns = 1;
 		else if (strcmp(argv[ai], "--stats") == 0)

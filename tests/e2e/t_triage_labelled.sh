@@ -3,7 +3,8 @@
 # tests/data/labelled: every report must get exactly its expected
 # severity and carry every expected tag (expected.tsv: file, severity,
 # tags separated by commas or "-").  Then the same verdicts must come
-# out with the Vectorscan prefilter off (SIRT_PREFILTER=0).
+# out with the Vectorscan prefilter on from the first message
+# (SIRT_PREFILTER=1) and off (SIRT_PREFILTER=0).
 source "$(dirname "$0")/lib.sh"
 D="$SIRT_TOP/tests/data/labelled"
 [ -f "$D/expected.tsv" ] || skip "no labelled set"
@@ -19,7 +20,8 @@ while IFS=$'\t' read -r f sev tags; do
 done <"$D/expected.tsv"
 [ ${#files[@]} -ge 60 ] || fail "only ${#files[@]} labelled reports"
 
-sirt -c "$T/sirt.conf" --json triage "${files[@]}" >"$T/on.json" || fail "triage failed"
+SIRT_PREFILTER=1 sirt -c "$T/sirt.conf" --json triage "${files[@]}" >"$T/on.json" ||
+	fail "triage failed"
 SIRT_PREFILTER=0 sirt -c "$T/sirt.conf" --json triage "${files[@]}" >"$T/off.json" ||
 	fail "triage without prefilter failed"
 
