@@ -188,8 +188,10 @@ static long backoff_ms(struct worker *w, int failures, int temporary)
 	return (long)(s * 1000);
 }
 
-/* Wait for new mail or the end of the interval.  0 = time to drain,
- * -1 = the source failed (err), 1 = stopping. */
+/* Wait for new mail: a source with idle() decides itself (IMAP IDLE,
+ * or its own interval where the server has no IDLE); the others are
+ * polled every `interval` seconds.  0 = time to drain, -1 = the source
+ * failed (err), 1 = stopping. */
 static int wait_for_mail(struct worker *w, struct sirt_source *src,
 			 struct sirt_err *err)
 {
@@ -197,9 +199,9 @@ static int wait_for_mail(struct worker *w, struct sirt_source *src,
 	int r;
 
 	while (!sirt_daemon_stopping()) {
-		if (mono_now() >= deadline)
-			return 0;
 		if (!w->ops->idle) {
+			if (mono_now() >= deadline)
+				return 0;
 			if (nap(IDLE_SLICE_S * 1000))
 				break;
 			continue;
@@ -260,11 +262,10 @@ static void *worker_main(void *arg)
 		else
 			sirt_error("%s (retrying in about %d minutes)", err.msg,
 				   BACKOFF_MAX_S / 60);
-		/* The first retry after a dropped connection is immediate
-		 * (a BYE or server restart), then backoff. */
-		if (temporary && failures == 1 && r != 0 && nap(200))
-			break;
-		if (!(temporary && failures == 1) && nap(backoff_ms(w, failures - 1, temporary)))
+		/* The first retry after a dropped connection comes at once
+		 * (a BYE, a server restart), then the backoff grows. */
+		if (nap(temporary && failures == 1 ? 200 :
+			backoff_ms(w, failures - 1, temporary)))
 			break;
 	}
 	return NULL;

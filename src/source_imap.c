@@ -79,6 +79,8 @@ struct imap_src {
 	int has_idle, has_move, has_uidplus;
 	int idling;
 	time_t idle_since;
+	int waiting;                    /* idle() called since the last next() */
+	time_t wait_since;
 	size_t max_size;
 
 	uint32_t *uids;                 /* found by the last search, ascending */
@@ -918,6 +920,7 @@ static int imap_next(struct sirt_source *src, struct sirt_source_msg *m,
 	struct imap_src *s = (struct imap_src *)src;
 
 	memset(m, 0, sizeof(*m));
+	s->waiting = 0;
 	if (!s->imap || !s->imap->imap_stream)
 		return sirt_err_set(err, SIRT_E_TEMP, "source %s: not connected",
 				    src->conf->name);
@@ -1006,22 +1009,30 @@ static int imap_flush(struct sirt_source *src, struct sirt_err *err)
 }
 
 /* Wait for new mail: IMAP IDLE where the server has it (entered on the
- * first call and kept across calls, re-issued every 29 minutes), else
- * just watch the connection.  1 = something arrived (call next()),
- * 0 = timed out, -1 = error (the connection dropped: TEMP). */
+ * first call and kept across calls; after 29 minutes it asks for a
+ * drain, which ends IDLE, looks for new mail and idles again, RFC 2177),
+ * else the source's interval while watching the connection for a BYE.
+ * 1 = go and look (call next()), 0 = timed out, -1 = error (the
+ * connection dropped: TEMP). */
 static int imap_idle(struct sirt_source *src, int timeout_s, struct sirt_err *err)
 {
 	struct imap_src *s = (struct imap_src *)src;
 	struct pollfd pfd;
+	time_t now = time(NULL);
 	int r;
 
 	if (!s->imap || !s->imap->imap_stream)
 		return sirt_err_set(err, SIRT_E_TEMP, "source %s: not connected",
 				    src->conf->name);
-	if (s->idling && time(NULL) - s->idle_since >= IDLE_MAX_S) {
-		if (idle_stop(s, err) < 0)
-			goto fail;
+	if (!s->waiting) {
+		s->waiting = 1;
+		s->wait_since = now;
 	}
+	if (s->idling && now - s->idle_since >= IDLE_MAX_S)
+		return 1;
+	if (!s->has_idle && now - s->wait_since >= (src->conf->interval > 0 ?
+						     src->conf->interval : 60))
+		return 1;
 	if (s->has_idle && !s->idling) {
 		r = mailimap_idle(s->imap);
 		if (r != MAILIMAP_NO_ERROR) {

@@ -3,8 +3,8 @@
 # message into a case without polling (interval one hour), survives a
 # server restart (reconnects), watches a second source (a Maildir,
 # polled at its interval) in the same process, keeps its old
-# configuration when a SIGHUP brings a broken one, and exits 0 on
-# SIGTERM.
+# configuration when a SIGHUP brings a broken one, exits 0 on SIGTERM,
+# and polls at the interval a server without IDLE.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/imap_lib.sh"
 
@@ -82,4 +82,21 @@ wait "$pid"; rc=$?
 n=$(doveadm_ search -u "$DC_USER" mailbox INBOX keyword '$SirtFiled' | wc -l)
 [ "$n" = 5 ] || fail "$n of 5 IMAP messages flagged"
 lacks "$(cat "$T/daemon.log")" "$DC_PASS"
+
+# A server without IDLE: polled at the source's interval instead.
+dovecot_stop
+caps="IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE SORT UIDPLUS MOVE"
+sed -i "s/^protocols = imap\$/protocols = imap\nimap_capability = $caps/" "$DC_DIR/dovecot.conf"
+dovecot_start
+sirt_conf "$T/sirt.conf" interval=2
+"$SIRT_BIN" -c "$T/sirt.conf" -vv poll >"$T/daemon.out" 2>"$T/daemon2.log" &
+pid=$!
+CLEANUP+=("kill $pid 2>/dev/null")
+sleep 1
+imap_make_msg 7 poll | imap_deliver
+wait_for 7 15 || fail "no interval polling without IDLE: $(cat "$T/daemon2.log")"
+lacks "$(cat "$T/daemon2.log")" ", IDLE" "capabilities seen"
+kill -TERM "$pid"
+wait "$pid"; rc=$?
+[ "$rc" = 0 ] || fail "daemon exited $rc on SIGTERM (no IDLE)"
 echo ok
