@@ -1058,6 +1058,10 @@ static char *part_filename(const struct mailmime_single_fields *sf,
 		s = rfc2231_value(ps, n, "name");
 		if (!s && plain)
 			s = msg_decode_header(plain, strlen(plain));
+		/* some old clients wrote file= */
+		if (!s && (plain = mailmime_content_param_get(
+				   (struct mailmime_content *)ct, "file")))
+			s = msg_decode_header(plain, strlen(plain));
 	}
 	if (s && !*s)
 		sirt_free(&s);

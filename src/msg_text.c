@@ -233,8 +233,23 @@ char *msg_decode_header(const char *value, size_t len)
 	/* unfold: drop CR LF before whitespace, other bare CR/LF too */
 	sirt_buf_init(&u);
 	for (i = 0; i < len; i++) {
-		if (value[i] == '\r' || value[i] == '\n')
+		if (value[i] == '\r' || value[i] == '\n') {
+			/* a fold and the whitespace after it become one space */
+			size_t k = i;
+
+			while (k < len && (value[k] == '\r' || value[k] == '\n'))
+				k++;
+			if (k < len && (value[k] == ' ' || value[k] == '\t')) {
+				while (k < len && (value[k] == ' ' || value[k] == '\t'))
+					k++;
+				if (u.len && u.data[u.len - 1] != ' ')
+					sirt_buf_addc(&u, ' ');
+				else if (!u.len)
+					sirt_buf_addc(&u, ' ');
+			}
+			i = k - 1;
 			continue;
+		}
 		sirt_buf_addc(&u, value[i] == '\t' ? ' ' : value[i]);
 	}
 	/* trim */

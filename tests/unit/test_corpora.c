@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "sirt/buf.h"
 #include "sirt/msg.h"
 #include "sirt/util.h"
@@ -303,12 +304,227 @@ static void test_enmime_qp_addresses(void **state)
 	free(data);
 }
 
+/* ---- enmime envelope_test.go expectations, in sirt's terms ----
+ * enmime's Text is our body, its attachments, inlines and "other parts"
+ * are our attachments (a file: a filename or a non-text type). */
+
+static const unsigned char octet_exe[] = {
+	0x3, 0x17, 0xe1, 0x7e, 0xe8, 0xeb, 0xa2, 0x96, 0x9d, 0x95, 0xa7, 0x67, 0x82, 0x9,
+	0xdf, 0x8e, 0xc, 0x2c, 0x6a, 0x2b, 0x9b, 0xbe, 0x79, 0xa4, 0x69, 0xd8, 0xae, 0x86,
+	0xd7, 0xab, 0xa8, 0x72, 0x52, 0x15, 0xfb, 0x80, 0x8e, 0x47, 0xe1, 0xae, 0xaa, 0x5e,
+	0xa2, 0xb2, 0xc0, 0x90, 0x59, 0xe3, 0x35, 0xf8, 0x60, 0xb7, 0xb1, 0x63, 0x77, 0xd7,
+	0x5f, 0x92, 0x58, 0xa8, 0x75,
+};
+static const unsigned char b05_gif[] = {
+	0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0xf, 0x0, 0xf, 0x0, 0xa2, 0x5, 0x0, 0xde, 0xeb,
+	0xf3, 0x5b, 0xb0, 0xec, 0x0, 0x89, 0xe3, 0xa3, 0xd0, 0xed, 0x0, 0x46, 0x74, 0xdd,
+	0xed, 0xfa, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0x21, 0xf9, 0x4, 0x1, 0x0, 0x0, 0x5, 0x0,
+	0x2c, 0x0, 0x0, 0x0, 0x0, 0xf, 0x0, 0xf, 0x0, 0x0, 0x3, 0x40, 0x58, 0x25, 0xa4, 0x4b,
+	0xb0, 0x39, 0x1, 0x46, 0xa3, 0x23, 0x5b, 0x47, 0x46, 0x68, 0x9d, 0x20, 0x6, 0x9f,
+	0xd2, 0x95, 0x45, 0x44, 0x8, 0xe8, 0x29, 0x39, 0x69, 0xeb, 0xbd, 0xc, 0x41, 0x4a,
+	0xae, 0x82, 0xcd, 0x1c, 0x9f, 0xce, 0xaf, 0x1f, 0xc3, 0x34, 0x18, 0xc2, 0x42, 0xb8,
+	0x80, 0xf1, 0x18, 0x84, 0xc0, 0x9e, 0xd0, 0xe8, 0xf2, 0x1, 0xb5, 0x19, 0xad, 0x41,
+	0x53, 0x33, 0x9b, 0x0, 0x0, 0x3b,
+};
+
+static const struct {
+	const char *file;
+	const char *body_is;        /* body equals (trailing newlines aside) */
+	const char *body_has[2];    /* body contains, in this order */
+	const char *subject;
+	int natt;                   /* -1: not checked */
+	const char *att_name;       /* an attachment with this filename ... */
+	const unsigned char *att_data; /* ... whose data starts with this */
+	size_t att_len;
+	int att_exact;              /* ... and is exactly this */
+	const char *att_cid;        /* ... and this Content-ID */
+} envelopes[] = {
+	{ "html-mime-inline.raw", "Test of text section", { NULL, NULL }, NULL, 1,
+	  "favicon.png", (const unsigned char *)"\x89PNG", 4, 0,
+	  "8B8481A2-25CA-4886-9B5A-8EB9115DD064@skynet" },
+	{ "html-mime-bad-charset-inline.raw", "Test of text section", { NULL, NULL },
+	  NULL, -1, NULL, NULL, 0, 0, NULL },
+	{ "html-mime-bad-unknown-charset-inline.raw", "Test of text section",
+	  { NULL, NULL }, NULL, -1, NULL, NULL, 0, 0, NULL },
+	{ "mime-alternative.raw", "Section one", { NULL, NULL }, NULL, 0, NULL, NULL, 0, 0, NULL },
+	{ "mime-mixed.raw", NULL, { "Section one", "Section two" }, NULL, 0,
+	  NULL, NULL, 0, 0, NULL },
+	{ "mime-signed.raw", NULL, { "Section one", "Section two" }, NULL, -1,
+	  NULL, NULL, 0, 0, NULL },
+	{ "quoted-printable.raw", NULL, { "Phasellus sit amet arcu", NULL }, NULL, -1,
+	  NULL, NULL, 0, 0, NULL },
+	{ "quoted-printable-mime.raw", NULL, { "Nullam venenatis ante", NULL }, NULL, -1,
+	  NULL, NULL, 0, 0, NULL },
+	{ "attachment.raw", NULL, { "A text section", NULL }, NULL, 1, "test.html",
+	  (const unsigned char *)"<html>", 6, 0, NULL },
+	{ "attachment-octet.raw", NULL, { "A text section", NULL }, NULL, 1,
+	  "ATTACHMENT.EXE", octet_exe, sizeof(octet_exe), 1, NULL },
+	{ "attachment-application.raw", NULL, { NULL, NULL }, NULL, 1, "some.doc",
+	  NULL, 0, 0, NULL },
+	{ "other-parts.raw", NULL, { "A text section", NULL }, NULL, 1, "B05.gif",
+	  b05_gif, sizeof(b05_gif), 1, NULL },
+	{ "other-multi-related.raw", NULL, { "Plain text.", NULL }, NULL, 2,
+	  "image001.png", (const unsigned char *)"\x89PNG", 4, 0,
+	  "image001.png@01D3BA12.F6C6AEB0" },
+	{ "html-only-inline.raw", NULL, { "Test of HTML section", NULL }, NULL, 1,
+	  "favicon.png", (const unsigned char *)"\x89PNG", 4, 0, NULL },
+	{ "inlinemultipart.raw", NULL, { "Simple text.", NULL }, NULL, -1, "test.txt",
+	  (const unsigned char *)"Text", 4, 0, NULL },
+	{ "non-mime-html-charset-header-only.raw", NULL, { "M\xc3\xbcller", NULL }, NULL,
+	  0, NULL, NULL, 0, 0, NULL },
+	{ "non-mime-missing-charset.raw", NULL, { "\xe2\x82\xac", NULL }, NULL, 0,
+	  NULL, NULL, 0, 0, NULL },
+	{ "qp-ascii-header.raw", NULL, { NULL, NULL }, "Test QP Subject!", -1,
+	  NULL, NULL, 0, 0, NULL },
+	{ "qp-utf8-header.raw", NULL, { NULL, NULL }, "MIME UTF8 Test \xc2\xa2 More Text",
+	  -1, NULL, NULL, 0, 0, NULL },
+	{ "attachment-only.raw", NULL, { NULL, NULL }, NULL, 1, NULL,
+	  (const unsigned char *)"\x89PNG", 4, 0, NULL },
+	{ "attachment-only-inline.raw", NULL, { NULL, NULL }, NULL, 1, NULL,
+	  (const unsigned char *)"\x89PNG", 4, 0, NULL },
+	{ "mime-duplicate-param.raw", NULL, { NULL, NULL }, NULL, -1,
+	  "Invoice_302232133150612.pdf", NULL, 0, 0, NULL },
+	{ "mime-unquoted-tspecials-param.raw", NULL, { NULL, NULL }, NULL, -1,
+	  "Invoice_(302232133150612).pdf", NULL, 0, 0, NULL },
+	{ "mime-bad-content-type.raw", NULL, { NULL, NULL }, NULL, -1,
+	  "Invoice_302232133150612.pdf", NULL, 0, 0, NULL },
+	{ "mime-blank-media-name.raw", NULL, { NULL, NULL }, NULL, -1,
+	  "Invoice_302232133150612.pdf", NULL, 0, 0, NULL },
+	{ "mime-bad-8bit-filename.raw", "Text part", { NULL, NULL }, NULL, 1,
+	  "\xe7\xae\xa1\xe7\x90\x86.doc", NULL, 0, 0, NULL },
+	{ "attachment-only-inline-quoted-printable.raw", "Just some html content",
+	  { NULL, NULL }, NULL, 0, NULL, NULL, 0, 0, NULL },
+};
+
+static void test_enmime_envelopes(void **state)
+{
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < sizeof(envelopes) / sizeof(envelopes[0]); i++) {
+		char path[1400];
+		char *data;
+		size_t len;
+		struct sirt_err err;
+		struct sirt_msg *m;
+		const char *f = envelopes[i].file, *at = NULL;
+
+		snprintf(path, sizeof(path), "%s/tests/data/corpora/mime/enmime-testdata/mail/%s",
+			 top, f);
+		assert_int_equal(sirt_read_file(path, 1 << 20, &data, &len, &err), 0);
+		assert_int_equal(sirt_msg_parse(data, len, NULL, &m, &err), 0);
+		if (m->unparsed)
+			fail_msg("%s: unparsed: %s", f, m->unparsed_reason);
+		if (envelopes[i].body_is && !same_text(m->body, envelopes[i].body_is))
+			fail_msg("%s: body '%s'", f, m->body);
+		for (k = 0; k < 2 && envelopes[i].body_has[k]; k++) {
+			const char *h = strstr(at ? at : m->body, envelopes[i].body_has[k]);
+
+			if (!h)
+				fail_msg("%s: body '%s' lacks '%s'", f, m->body,
+					 envelopes[i].body_has[k]);
+			at = h;
+		}
+		if (envelopes[i].subject &&
+		    (!m->subject || strcmp(m->subject, envelopes[i].subject) != 0))
+			fail_msg("%s: subject '%s'", f, m->subject ? m->subject : "(none)");
+		if (envelopes[i].natt >= 0 && m->nattachments != (size_t)envelopes[i].natt)
+			fail_msg("%s: %zu attachments, want %d", f, m->nattachments,
+				 envelopes[i].natt);
+		if (envelopes[i].att_name || envelopes[i].att_data) {
+			const struct sirt_part *p = NULL;
+
+			for (k = 0; k < m->nparts && !p; k++)
+				if (m->parts[k].is_attachment &&
+				    (!envelopes[i].att_name ||
+				     (m->parts[k].filename &&
+				      strcmp(m->parts[k].filename, envelopes[i].att_name) == 0)))
+					p = &m->parts[k];
+			if (!p)
+				fail_msg("%s: no attachment %s", f,
+					 envelopes[i].att_name ? envelopes[i].att_name : "");
+			if (envelopes[i].att_data) {
+				if (p->size < envelopes[i].att_len ||
+				    (envelopes[i].att_exact && p->size != envelopes[i].att_len) ||
+				    memcmp(p->data, envelopes[i].att_data, envelopes[i].att_len) != 0)
+					fail_msg("%s: attachment data differs (%zu bytes)", f, p->size);
+			}
+			if (envelopes[i].att_cid &&
+			    (!p->content_id || strcmp(p->content_id, envelopes[i].att_cid) != 0))
+				fail_msg("%s: content id %s", f,
+					 p->content_id ? p->content_id : "(none)");
+		}
+		sirt_msg_free(&m);
+		free(data);
+	}
+}
+
+/* enmime's TestEnvelopeGetHeaderValues / TestEnvelopeAddressList: repeated
+ * Received headers in order, and decoded names. */
+static void test_enmime_headers(void **state)
+{
+	static const char *const received[] = {
+		"by 10.76.55.35 with SMTP id o3csp106612oap; Fri, 10 Jul 2015 13:12:34 -0700 (PDT)",
+		"from mail135-10.atl141.mandrillapp.com (mail135-10.atl141.mandrillapp.com. "
+		"[198.2.135.10]) by mx.google.com with ESMTPS id "
+		"k184si6630505ywf.180.2015.07.10.13.12.34 for <deepak@redsift.io> "
+		"(version=TLSv1.2 cipher=ECDHE-RSA-AES128-GCM-SHA256 bits=128/128); "
+		"Fri, 10 Jul 2015 13:12:34 -0700 (PDT)",
+		"from pmta03.mandrill.prod.atl01.rsglab.com (127.0.0.1) by "
+		"mail135-10.atl141.mandrillapp.com id hk0jj41sau80 for <deepak@redsift.io>; "
+		"Fri, 10 Jul 2015 20:12:33 +0000 (envelope-from "
+		"<bounce-md_30112948.55a02731.v1-163e4a0faf244a2da6b0121cc7af1fe9@mandrill.papertrailapp.com>)",
+		"from [67.214.212.122] by mandrillapp.com id 163e4a0faf244a2da6b0121cc7af1fe9; "
+		"Fri, 10 Jul 2015 20:12:33 +0000",
+	};
+	char path[1400];
+	char *data;
+	size_t len, i, n = 0;
+	struct sirt_err err;
+	struct sirt_msg *m;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/tests/data/corpora/mime/enmime-testdata/mail/ctype-bug.raw",
+		 top);
+	assert_int_equal(sirt_read_file(path, 1 << 20, &data, &len, &err), 0);
+	assert_int_equal(sirt_msg_parse(data, len, NULL, &m, &err), 0);
+	for (i = 0; i < m->nheaders; i++) {
+		if (strcasecmp(m->headers[i].name, "Received"))
+			continue;
+		assert_true(n < 4);
+		if (strcmp(m->headers[i].value, received[n]) != 0)
+			fail_msg("Received %zu: '%s'", n, m->headers[i].value);
+		n++;
+	}
+	assert_int_equal(n, 4);
+	/* the earliest hop: Fri, 10 Jul 2015 20:12:33 +0000 */
+	assert_int_equal(m->received_first, 1436559153);
+	assert_string_equal(m->subject, "Welcome to Papertrail");
+	assert_string_equal(m->from.name, "Papertrail");
+	assert_string_equal(m->message_id, "55a02731af510_7b0b33f2c7821d@pt02w01.papertrailapp.com.tmail");
+	assert_non_null(strstr(m->auth_results, "dkim=pass header.i=@mandrillapp.com"));
+	sirt_msg_free(&m);
+	free(data);
+
+	snprintf(path, sizeof(path), "%s/tests/data/corpora/mime/enmime-testdata/mail/qp-utf8-header.raw",
+		 top);
+	assert_int_equal(sirt_read_file(path, 1 << 20, &data, &len, &err), 0);
+	assert_int_equal(sirt_msg_parse(data, len, NULL, &m, &err), 0);
+	assert_int_equal(m->nto, 1);
+	assert_string_equal(m->to[0].name, "Miros\xc5\x82" "aw Marczak");
+	assert_non_null(strstr(sirt_msg_header(m, "Sender"), "Andr\xc3\xa9 Pirard"));
+	sirt_msg_free(&m);
+	free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_file),
 		cmocka_unit_test(test_enmime_goldens),
 		cmocka_unit_test(test_enmime_qp_addresses),
+		cmocka_unit_test(test_enmime_envelopes),
+		cmocka_unit_test(test_enmime_headers),
 	};
 	const char *t = getenv("SIRT_TOP");
 
