@@ -227,6 +227,8 @@ static void rule_release(struct rule *ru)
 	free(ru->describe);
 }
 
+/* Free a set and everything it owns (patterns, databases, scratch);
+ * *rp becomes NULL. */
 void sirt_rules_free(struct sirt_rules **rp)
 {
 	struct sirt_rules *r = rp ? *rp : NULL;
@@ -389,6 +391,7 @@ static struct node *mknode(enum node_kind k, int col)
 
 static struct node *ep_or(struct eparse *ep);
 
+/* True if the next token starts with tok (white space skipped). */
 static int ep_peek(struct eparse *ep, const char *tok)
 {
 	lex_skip(ep->lx);
@@ -557,6 +560,7 @@ static struct node *ep_not(struct eparse *ep)
 	return ep_cmp(ep);
 }
 
+/* and := not ('&&' not)* */
 static struct node *ep_and(struct eparse *ep)
 {
 	struct node *a = ep_not(ep), *b, *n;
@@ -577,6 +581,7 @@ static struct node *ep_and(struct eparse *ep)
 	return a;
 }
 
+/* or := and ('||' and)* */
 static struct node *ep_or(struct eparse *ep)
 {
 	struct node *a = ep_and(ep), *b, *n;
@@ -619,6 +624,8 @@ static struct rule *add_rule(struct sirt_rules *r, const char *name, size_t n,
 	return ru;
 }
 
+/* The index of the field slot for (kind, header name), created on first
+ * use: rules on the same field share one slot and one prefilter scan. */
 static int slot_for(struct sirt_rules *r, enum fkind k, const char *hdr)
 {
 	size_t i;
@@ -857,6 +864,7 @@ struct pend_list {
 	size_t n;
 };
 
+/* Remember an effect statement (copies its strings) to apply later. */
 static void pend_add(struct pend_list *pl, const char *kw, const char *name, size_t nn,
 		     const char *arg, const struct lex *lx, size_t col, int local)
 {
@@ -918,12 +926,10 @@ static int st_effect(struct sirt_rules *r, struct lex *lx, const char *kw, int l
 
 	(void)r;
 	nn = lex_word(lx, &ns);
-	if (!valid_name(lx->s + ns, nn))
-	{
-		if (nn)
-			return lex_err(lx, ns, err, "bad rule name '%.*s'", (int)nn, lx->s + ns);
+	if (nn == 0)
 		return lex_err(lx, ns, err, "%s needs a rule name", kw);
-	}
+	if (!valid_name(lx->s + ns, nn))
+		return lex_err(lx, ns, err, "bad rule name '%.*s'", (int)nn, lx->s + ns);
 	lex_skip(lx);
 	as = lx->pos;
 	if (strcmp(kw, "disable") == 0) {
@@ -1057,6 +1063,7 @@ static int parse_text(struct sirt_rules *r, const char *name, const char *text, 
 
 /* ---- linking and checks ------------------------------------------- */
 
+/* Add tag t (n bytes) to the rule unless it is there already. */
 static void add_tag(struct rule *ru, const char *t, size_t n)
 {
 	size_t i;
@@ -1068,6 +1075,8 @@ static void add_tag(struct rule *ru, const char *t, size_t n)
 	ru->tags[ru->ntags++] = sirt_xstrndup(t, n);
 }
 
+/* Apply the effect statements in file order (later ones override
+ * earlier ones); effects for unknown rules are warnings. */
 static void apply_pending(struct sirt_rules *r, struct pend_list *pl)
 {
 	size_t i;
@@ -1216,6 +1225,8 @@ static int bool_atoms(const struct node *n, int *atoms, size_t *na, size_t max)
 	}
 }
 
+/* Evaluate a boolean meta with its atoms set from the bits of mask
+ * (used to find metas that can never fire). */
 static int bool_eval(const struct sirt_rules *r, const struct node *n, const int *atoms,
 		     size_t na, unsigned mask)
 {
@@ -1343,6 +1354,8 @@ static long group_end(const char *p, size_t n, size_t i)
 	return -1;
 }
 
+/* Rewrite the character class starting at p[*ip] == '[' into out (see
+ * hs_rewrite); *ip is left on its closing ']'. -1 if not understood. */
 static int hs_rewrite_class(const char *p, size_t n, size_t *ip, int caseless,
 			    struct sirt_buf *out)
 {
@@ -1692,6 +1705,7 @@ static void build_prefilter(struct sirt_rules *r)
 
 /* ---- loading ------------------------------------------------------ */
 
+/* An empty set with the default policy settings (thresholds, default). */
 static struct sirt_rules *rules_new(void)
 {
 	struct sirt_rules *r = sirt_xcalloc(1, sizeof(*r));
@@ -1958,6 +1972,47 @@ static int quote_marker(const char *s, size_t n)
 	return 0;
 }
 
+/* True if the line at p starts an Outlook-style header block of the
+ * quoted mail: "From: ..." (or a line of underscores) followed by a line
+ * "Sent:", "Date:", "Gesendet:", "Enviado:", "Envoyé :" ... */
+static int outlook_block(const char *p, size_t n, const char *next)
+{
+	static const char *const first[] = { "from:", "de:", "de :", "von:", "da:", NULL };
+	static const char *const second[] = {
+		"sent:", "date:", "gesendet:", "enviado:", "enviado el:", "envoyé :",
+		"envoyé:", "datum:", "fecha:", "inviato:", "to:", "an:", "para:", "à :", NULL
+	};
+	size_t i, u = 0;
+	int head = 0;
+
+	while (n && (*p == ' ' || *p == '\t')) {
+		p++;
+		n--;
+	}
+	while (u < n && p[u] == '_')
+		u++;
+	if (u >= 20 && u == n)
+		head = 1;
+	for (i = 0; first[i] && !head; i++)
+		if (n >= strlen(first[i]) && strncasecmp(p, first[i], strlen(first[i])) == 0)
+			head = 2;
+	if (!head || !next)
+		return 0;
+	while (*next == ' ' || *next == '\t')
+		next++;
+	if (head == 1) {
+		/* underscores, then the From: line */
+		for (i = 0; first[i]; i++)
+			if (strncasecmp(next, first[i], strlen(first[i])) == 0)
+				return 1;
+		return 0;
+	}
+	for (i = 0; second[i]; i++)
+		if (strncasecmp(next, second[i], strlen(second[i])) == 0)
+			return 1;
+	return 0;
+}
+
 char *sirt_body_unquoted(const char *body)
 {
 	struct sirt_buf b = SIRT_BUF_INIT;
@@ -1971,7 +2026,7 @@ char *sirt_body_unquoted(const char *body)
 
 		while (q < p + n && (*q == ' ' || *q == '\t'))
 			q++;
-		if (quote_marker(p, n))
+		if (quote_marker(p, n) || outlook_block(p, n, nl ? nl + 1 : NULL))
 			break;
 		if (q < p + n && *q == '>') {
 			/* a quoted line: skip */

@@ -358,6 +358,18 @@ static void test_unquoted(void **state)
 	u = sirt_body_unquoted("New info below.\nOn Mon, 2 Nov 2026, SIRT wrote:\n> we were hacked\n");
 	assert_null(strstr(u, "hacked"));
 	free(u);
+	u = sirt_body_unquoted("Is this real?\n________________________________\n"
+			       "From: IT <it@evil.example>\nSent: today\nYour account is hacked\n");
+	assert_null(strstr(u, "hacked"));
+	assert_non_null(strstr(u, "real?"));
+	free(u);
+	u = sirt_body_unquoted("FYI\nVon: Bank <b@evil.example>\nGesendet: heute\nKonto gehackt\n");
+	assert_null(strstr(u, "gehackt"));
+	free(u);
+	/* a "From:" line alone (a log excerpt) does not cut the text */
+	u = sirt_body_unquoted("Log:\nFrom: 10.0.0.1 port 22\nroot login hacked\n");
+	assert_non_null(strstr(u, "hacked"));
+	free(u);
 	u = sirt_body_unquoted("Top\n> quoted hacked\nbottom\n");
 	assert_null(strstr(u, "hacked"));
 	assert_non_null(strstr(u, "bottom"));
