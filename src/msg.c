@@ -1602,6 +1602,8 @@ static void derive(struct sirt_msg *m)
 	size_t i, k;
 	int sp = 0;
 
+	if (m->body && m->nextra)
+		explicit_bzero(m->body, strlen(m->body));
 	sirt_free(&m->body);
 	free_strv(&m->urls, &m->nurls);
 	m->nattachments = 0;
@@ -1886,8 +1888,11 @@ void sirt_msg_free(struct sirt_msg **msgp)
 		free(p->content_id);
 		free(p->transfer_encoding);
 		free(p->protocol);
+		/* decrypted plaintext is wiped before it is freed */
 		if (p->from_crypto && p->data)
 			explicit_bzero(p->data, p->size);
+		if (p->from_crypto && p->text)
+			explicit_bzero(p->text, strlen(p->text));
 		free(p->data);
 		free(p->text);
 		for (k = 0; k < p->nlinks; k++)
@@ -1895,6 +1900,8 @@ void sirt_msg_free(struct sirt_msg **msgp)
 		free(p->links);
 	}
 	free(m->parts);
+	if (m->body && m->nextra)
+		explicit_bzero(m->body, strlen(m->body));
 	free(m->body);
 	free_strv(&m->urls, &m->nurls);
 	free(m->unparsed_reason);
