@@ -176,7 +176,8 @@ static void print_crypto(const char *cjson)
 }
 
 /* Text that arrived encrypted and was not stored ([crypto]
- * store_decrypted = no): decrypt the stored raw message again now.
+ * store_decrypted = no), or that could not be decrypted at intake (the
+ * key may have been added since): decrypt the stored raw message now.
  * Returns the body (caller wipes and frees) or NULL. */
 static char *decrypt_on_demand(struct sirt_ctx *ctx,
 			       const struct sirt_message_row *m)
@@ -189,10 +190,11 @@ static char *decrypt_on_demand(struct sirt_ctx *ctx,
 	char *body = NULL;
 	int want;
 
-	if (m->body || !m->crypto_json)
+	if (!m->crypto_json)
 		return NULL;
 	c = parse_json(m->crypto_json);
-	want = json_is_true(json_object_get(c, "decrypted"));
+	want = (!m->body && json_is_true(json_object_get(c, "decrypted"))) ||
+	       json_is_true(json_object_get(c, "undecryptable"));
 	json_decref(c);
 	sirt_err_clear(&err);
 	if (!want || sirt_ctx_crypto(ctx, &err) < 0 || !ctx->crypto ||
@@ -204,7 +206,8 @@ static char *decrypt_on_demand(struct sirt_ctx *ctx,
 	}
 	if (sirt_msg_parse(raw, len, &ctx->cfg->limits, &msg, &err) == 0 &&
 	    sirt_crypto_process(ctx->crypto, msg, &ctx->cfg->limits, &err) == 0 &&
-	    msg->crypto.decrypted && msg->body)
+	    msg->crypto.decrypted && msg->body &&
+	    !(m->body && msg->crypto.undecryptable))  /* opened further now */
 		body = sirt_xstrdup(msg->body);
 	else if (err.msg[0])
 		fprintf(stderr, "sirt: show: cannot decrypt message %.12s: %s\n",
@@ -277,7 +280,7 @@ static int show_text(struct sirt_ctx *ctx, const struct sirt_case *c,
 			print_text(m[i].body, "        ");
 			putchar('\n');
 		}
-		else {
+		{
 			char *plain = decrypt_on_demand(ctx, &m[i]);
 
 			if (plain) {
@@ -327,12 +330,12 @@ static int show_json(struct sirt_ctx *ctx, const struct sirt_case *c, struct sir
 		json_object_set_new(x, "crypto", parse_json(m[i].crypto_json));
 		json_object_set_new(x, "parts", parse_json(m[i].parts_json));
 		json_object_set_new(x, "urls", parse_json(m[i].urls_json));
-		if (m[i].body) {
-			json_object_set_new(x, "body", json_string(m[i].body));
-		} else {
+		{
+			/* the text decrypted now replaces what was stored */
 			char *plain = decrypt_on_demand(ctx, &m[i]);
 
-			json_object_set_new(x, "body", plain ? json_string(plain) : json_null());
+			json_object_set_new(x, "body", plain ? json_string(plain) :
+					    m[i].body ? json_string(m[i].body) : json_null());
 			json_object_set_new(x, "body_decrypted_now", json_boolean(plain != NULL));
 			if (plain)
 				sirt_wipe_free(plain, strlen(plain));

@@ -79,6 +79,19 @@ expect "$(jq -r .severity <<<"$j")" P3 "undecryptable severity"
 contains "$(jq -r '.tags | join(" ")' <<<"$j")" undecryptable "undecryptable tag"
 contains "$(sirt -c sirt.conf show "$r")" "could not be decrypted" "show text"
 
+# The SIRT gets the missing secret key later: show opens the report now
+# (nothing is stored by showing it).
+OTHER_REF=$r
+gpg --homedir fx/sender-home --batch --armor --export-secret-keys other@example.org >other.sec
+gpg --homedir fx/sirt-home --batch --quiet --import other.sec 2>/dev/null || fail "import other's key"
+text=$(sirt -c sirt.conf show "$OTHER_REF")
+contains "$text" "decrypted now, not stored" "show after the key arrived"
+contains "$text" "staging database" "show after the key arrived"
+j=$(sirt -c sirt.conf show --json "$OTHER_REF")
+expect "$(jq -r '.messages[0].body_decrypted_now' <<<"$j")" true "body_decrypted_now"
+contains "$(jq -r '.messages[0].body' <<<"$j")" "staging database" "show --json body"
+expect "$(jq -r '.messages[0].crypto.undecryptable' <<<"$j")" true "stored facts unchanged"
+
 for m in sign-then-encrypt sign-encrypt; do
 	r=$(ingest $m)
 	expect "$(crypto "$r" .status)" signed+encrypted "$m status"
