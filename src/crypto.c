@@ -580,6 +580,33 @@ out:
 	return rc;
 }
 
+/* Graft bytes under parent.  Content that breaks the parser's limits
+ * (depth, parts, size) is not an error of the whole message: the report
+ * is flagged for a human with the parser's reason. */
+static int graft(struct walk *w, int parent, const void *p, size_t n,
+		 struct sirt_err *err)
+{
+	struct sirt_err gerr;
+
+	sirt_err_clear(&gerr);
+	if (sirt_msg_add_entity(w->msg, parent, p, n, w->lim, &gerr) == 0)
+		return 0;
+	if (gerr.cls != SIRT_E_BADMSG) {
+		*err = gerr;
+		return -1;
+	}
+	{
+		struct sirt_buf why = SIRT_BUF_INIT;
+
+		sirt_buf_init(&why);
+		sirt_buf_addf(&why, "decrypted, but its content was not parsed: %s",
+			      gerr.msg);
+		set_undecryptable(w, why.data);
+		sirt_buf_release(&why);
+	}
+	return 0;
+}
+
 /* Does text start with a MIME header block naming a Content-Type? */
 static int looks_like_mime(const char *p, size_t n)
 {
@@ -624,7 +651,7 @@ static int graft_plain(struct walk *w, int parent, const char *p, size_t n,
 	int rc;
 
 	if (looks_like_mime(p, n))
-		return sirt_msg_add_entity(w->msg, parent, p, n, w->lim, err);
+		return graft(w, parent, p, n, err);
 	if (memchr(p, '\0', n)) {
 		sirt_info("crypto: decrypted content of part %d is binary;"
 			  " not shown", parent);
@@ -634,7 +661,7 @@ static int graft_plain(struct walk *w, int parent, const char *p, size_t n,
 	sirt_buf_adds(&b, "Content-Type: text/plain; charset=utf-8\r\n"
 		      "Content-Transfer-Encoding: 8bit\r\n\r\n");
 	sirt_buf_add(&b, p, n);
-	rc = sirt_msg_add_entity(w->msg, parent, b.data, b.len, w->lim, err);
+	rc = graft(w, parent, b.data, b.len, err);
 	sirt_buf_wipe(&b);
 	return rc;
 }
@@ -687,8 +714,7 @@ static int do_encrypted(struct walk *w, int idx, struct sirt_err *err)
 	got = decrypt(w, msg->parts[c2].data, msg->parts[c2].size, &plain, err);
 	if (got <= 0)
 		return got;
-	rc = sirt_msg_add_entity(msg, idx, plain.buf.data, plain.buf.len,
-				 w->lim, err);
+	rc = graft(w, idx, plain.buf.data, plain.buf.len, err);
 	sirt_buf_wipe(&plain.buf);
 	return rc;
 }

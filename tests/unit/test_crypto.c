@@ -569,6 +569,31 @@ static void t_no_keyring(void **state)
 	sirt_msg_free(&m);
 }
 
+/* Decrypted content that breaks a parser limit flags the report; it
+ * does not fail the message. */
+static void t_graft_limit(void **state)
+{
+	struct sirt_msg *msg = NULL;
+	struct sirt_limits lim;
+	struct sirt_err err;
+	char p[512], *data = NULL;
+	size_t len = 0;
+
+	(void)state;
+	path(p, sizeof(p), "msgs/", "encrypted.eml");
+	assert_int_equal(sirt_read_file(p, 1 << 20, &data, &len, &err), 0);
+	assert_int_equal(sirt_msg_parse(data, len, NULL, &msg, &err), 0);
+	free(data);
+	sirt_limits_default(&lim);
+	lim.max_parts = (int)msg->nparts;      /* no room for the plaintext */
+	assert_int_equal(sirt_crypto_process(cr, msg, &lim, &err), 0);
+	assert_true(msg->crypto.decrypted);
+	assert_true(msg->crypto.undecryptable);
+	assert_non_null(strstr(msg->crypto.decrypt_error, "not parsed"));
+	assert_false(has_text(msg, "staging database"));
+	sirt_msg_free(&msg);
+}
+
 static void t_twice(void **state)
 {
 	struct sirt_msg *m = open_fixture(cr, "sign-then-encrypt");
@@ -840,6 +865,7 @@ int main(void)
 		cmocka_unit_test(t_inline_encrypted),
 		cmocka_unit_test(t_attach_encrypted),
 		cmocka_unit_test(t_no_keyring),
+		cmocka_unit_test(t_graft_limit),
 		cmocka_unit_test(t_twice),
 		cmocka_unit_test(t_import_refuses_secret),
 		cmocka_unit_test(t_go_signed),
