@@ -6,6 +6,11 @@ source "$(dirname "$0")/lib.sh"
 cd "$T"
 demo="$SIRT_TOP/contrib/demo/new"
 sirt init >/dev/null || fail "init"
+# as make demo does: the published demo key opens the PGP demo reports
+mkdir -m 0700 var/gnupg
+CLEANUP+=("gpgconf --homedir '$T/var/gnupg' --kill all")
+gpg --homedir var/gnupg --batch --quiet --import "$SIRT_TOP/contrib/demo/demo-sirt-key.asc" 2>/dev/null \
+	|| fail "cannot import the demo key"
 cp "$demo"/* var/mail/new/
 n=$(ls "$demo" | wc -l)
 [ "$n" -ge 15 ] || fail "the demo mailbox has only $n messages"
@@ -39,6 +44,24 @@ got=$(sirt --json cases | python3 -c 'import json,sys; print(len(json.load(sys.s
 stored=$(sqlite3 var/sirt.db 'SELECT count(*) FROM messages')
 [ "$stored" = "$n" ] || fail "expected $n stored messages, got $stored"
 [ -z "$(ls var/mail/new)" ] || fail "messages left in new/"
+
+# The signed and the encrypted demo reports were opened.
+sirt --json cases > cases.json
+python3 - <<'PY' || fail "the PGP demo reports were not opened"
+import json, subprocess, os
+cases = json.load(open("cases.json"))
+seen = set()
+for c in cases:
+    s = json.loads(subprocess.run([os.environ["SIRT_BIN"], "--json", "show", c["ref"]],
+                   capture_output=True, check=True).stdout)
+    for m in s["messages"]:
+        cr = m.get("crypto") or {}
+        if cr.get("status") in ("signed", "encrypted", "signed+encrypted"):
+            seen.add(cr["status"])
+            if cr["status"] != "signed":
+                assert cr.get("decrypted"), cr
+assert "signed" in seen and ("encrypted" in seen or "signed+encrypted" in seen), seen
+PY
 
 # Re-running the demo adds nothing.
 cp "$demo"/* var/mail/new/
