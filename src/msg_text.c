@@ -340,21 +340,18 @@ void msg_find_urls(const char *text, struct sirt_buf *urls)
 				break;
 			if (p[i + n] == '(')
 				paren++;
-			else if (p[i + n] == ')' && --paren < 0)
-				break;
+			else if (p[i + n] == ')')
+				paren--;
 			n++;
 		}
 		end = n;
+		/* trim trailing punctuation, but keep a ')' that closes a
+		 * '(' of the URL; paren is the balance of [pl, end) */
 		while (end > pl && strchr(".,;:!?)]}*", p[i + end - 1])) {
 			if (p[i + end - 1] == ')') {
-				/* keep a ')' that closes a '(' of the URL */
-				size_t k;
-				int bal = 0;
-
-				for (k = pl; k < end; k++)
-					bal += p[i + k] == '(' ? 1 : p[i + k] == ')' ? -1 : 0;
-				if (bal >= 0)
+				if (paren >= 0)
 					break;
+				paren++;
 			}
 			end--;
 		}

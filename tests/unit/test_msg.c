@@ -589,6 +589,27 @@ static void test_urls(void **state)
 	assert_int_equal(m->nurls, 7);
 	assert_string_equal(m->urls[0], "http://a.example/x");
 	sirt_msg_free(&m);
+
+	/* long runs of unbalanced ')' after a URL are not part of it (and
+	 * trimming them must stay linear) */
+	{
+		struct sirt_buf b;
+		int i, j;
+
+		sirt_buf_init(&b);
+		sirt_buf_adds(&b, "Subject: parens\n\n");
+		for (i = 0; i < 300; i++) {
+			sirt_buf_adds(&b, "http://p.example/x");
+			for (j = 0; j < 4000; j++)
+				sirt_buf_addc(&b, ')');
+			sirt_buf_addc(&b, '\n');
+		}
+		m = parse(b.data);
+		assert_int_equal(m->nurls, 1);
+		assert_string_equal(m->urls[0], "http://p.example/x");
+		sirt_msg_free(&m);
+		sirt_buf_release(&b);
+	}
 }
 
 /* ---- limits ---- */
