@@ -82,7 +82,7 @@ passdb {
 }
 userdb {
   driver = static
-  args = uid=dovecot gid=dovecot home=$DC_DIR/mail/%u
+  args = uid=dovecot gid=dovecot home=$DC_DIR/mail/%u allow_all_users=yes
 }
 namespace inbox {
   inbox = yes
