@@ -2064,7 +2064,8 @@ struct evalctx {
 
 static const char *own(struct evalctx *ec, char *s)
 {
-	ec->owned = sirt_xrealloc(ec->owned, (ec->nowned + 1) * sizeof(char *));
+	if ((ec->nowned & (ec->nowned - 1)) == 0)
+		ec->owned = sirt_xrealloc(ec->owned, (ec->nowned ? ec->nowned * 2 : 1) * sizeof(char *));
 	ec->owned[ec->nowned++] = s;
 	return s;
 }
@@ -2073,7 +2074,8 @@ static void fv_add(struct fvals *fv, const char *s, size_t n)
 {
 	if (!s)
 		return;
-	fv->v = sirt_xrealloc(fv->v, (fv->n + 1) * sizeof(*fv->v));
+	if ((fv->n & (fv->n - 1)) == 0)  /* grow at 0, 1, 2, 4, 8, ... */
+		fv->v = sirt_xrealloc(fv->v, (fv->n ? fv->n * 2 : 1) * sizeof(*fv->v));
 	fv->v[fv->n].s = s;
 	fv->v[fv->n].n = n > SCAN_MAX ? SCAN_MAX : n;
 	fv->n++;
@@ -2336,9 +2338,14 @@ static int eval_rule(struct evalctx *ec, int idx)
 		return 0;
 	}
 	if (!ru->is_meta) {
-		/* Not a prefilter candidate: cannot match. */
-		r->sc.state[idx] = 0;
-		return 0;
+		/* A sub-rule runs only when a meta asks for it (metas
+		 * short-circuit, so "X && __Y" never runs __Y when X is
+		 * false); not a prefilter candidate: cannot match. */
+		if (r->sc.cand[idx])
+			run_match(ec, idx);
+		else
+			r->sc.state[idx] = 0;
+		return r->sc.state[idx] == 1;
 	}
 	r->sc.state[idx] = 2;  /* cycles are rejected at load time */
 	r->sc.state[idx] = eval_node(ec, ru->expr) != 0 ? 1 : 0;
@@ -2495,15 +2502,17 @@ int sirt_rules_eval(const struct sirt_rules *r, const struct sirt_msg *msg,
 #endif
 
 	prefilter(&ec);
+	/* Rules with effects of their own run now; sub-rules (__) lazily,
+	 * when a meta needs them (eval_rule). */
 	for (i = 0; i < r->nrules; i++) {
 		const struct rule *ru = &r->rules[i];
-		if (ru->is_meta || ru->disabled)
+		if (ru->is_meta || ru->disabled || strncmp(ru->name, "__", 2) == 0)
 			continue;
 		if (r->sc.cand[i])
 			run_match(&ec, (int)i);
 		else
 			r->sc.state[i] = 0;
-		if (r->sc.state[i] == 1 && strncmp(ru->name, "__", 2) != 0)
+		if (r->sc.state[i] == 1)
 			score += ru->score;
 	}
 	ec.facts[FACT_SCORE] = score;
