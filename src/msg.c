@@ -1277,6 +1277,34 @@ static const char *entity_start(const char *s, const char *lo)
 static void walk_mime(struct walk *w, const struct mailmime *mm, int parent,
 		      int depth, const char *ent_start);
 
+/* A message/rfc822 container under parent for the entity [p, p+len) of
+ * the input (a digest part without headers); returns its index or -1. */
+static int add_message_part(struct walk *w, int parent, int depth,
+			    const char *p, size_t len)
+{
+	struct sirt_part *q;
+	int idx;
+
+	if (depth > w->lim->max_mime_depth) {
+		set_unparsed(w->msg, "MIME depth %d exceeds limit %d", depth,
+			     w->lim->max_mime_depth);
+		w->stop = 1;
+		return -1;
+	}
+	if ((long)w->msg->nparts >= (long)w->lim->max_parts) {
+		set_unparsed(w->msg, "more than %d MIME parts (limit %d)",
+			     w->lim->max_parts, w->lim->max_parts);
+		w->stop = 1;
+		return -1;
+	}
+	idx = add_part(w, parent, depth, SIRT_PART_MESSAGE);
+	q = &w->msg->parts[idx];
+	q->entity_off = (size_t)(p - w->base);
+	q->entity_len = len;
+	q->content_type = sirt_xstrdup("message/rfc822");
+	return idx;
+}
+
 /* A text/plain leaf under parent made of the bytes [p, p+len) of the
  * input (a multipart without any delimiter keeps its text this way). */
 static void add_text_leaf(struct walk *w, int parent, int depth,
@@ -1314,8 +1342,9 @@ static void walk_multipart(struct walk *w, const struct mailmime *mm, int idx,
 	size_t bl = 0, len, n, i, dummy;
 	struct range *r = NULL;
 	clistiter *c;
-	int same = 1;
+	int same = 1, digest;
 
+	(void)lo;
 	if (!mm->mm_content_type || !mm->mm_body ||
 	    mm->mm_body->dt_type != MAILMIME_DATA_TEXT ||
 	    !mm->mm_body->dt_data.dt_text.dt_data ||
@@ -1339,7 +1368,11 @@ static void walk_multipart(struct walk *w, const struct mailmime *mm, int idx,
 	for (i = 0; i < n && same; i++, c = c ? clist_next(c) : NULL) {
 		const struct mailmime *ch = c ? clist_content(c) : NULL;
 
-		if (!ch || entity_start(ch->mm_mime_start, lo) != p + r[i].s ||
+		/* libetpan skips empty lines after a delimiter and reads
+		 * what follows as the part's headers; a part that starts
+		 * with an empty line has none (and is a message in a
+		 * digest), so its reading is not ours then */
+		if (!ch || ch->mm_mime_start != p + r[i].s ||
 		    ch->mm_mime_start + ch->mm_length != p + r[i].e)
 			same = 0;
 	}
@@ -1365,9 +1398,23 @@ static void walk_multipart(struct walk *w, const struct mailmime *mm, int idx,
 		free(r);
 		goto libetpan;
 	}
+	digest = strcmp(w->msg->parts[idx].content_type, "multipart/digest") == 0;
 	for (i = 0; i < n && !w->stop; i++) {
-		if (r[i].e > r[i].s)
-			parse_mime(w, p + r[i].s, r[i].e - r[i].s, idx, depth, &dummy);
+		const char *q = p + r[i].s;
+		size_t ql = r[i].e - r[i].s, hl;
+
+		if (!ql)
+			continue;
+		hl = q[0] == '\n' ? 1 : (ql > 1 && q[0] == '\r' && q[1] == '\n') ? 2 : 0;
+		if (digest && hl && ql > hl) {
+			/* no headers in a digest: message/rfc822 */
+			int mi = add_message_part(w, idx, depth, q, ql);
+
+			if (mi >= 0)
+				parse_mime(w, q + hl, ql - hl, mi, depth + 1, &dummy);
+		} else {
+			parse_mime(w, q, ql, idx, depth, &dummy);
+		}
 	}
 	free(r);
 	return;

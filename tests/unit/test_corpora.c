@@ -517,6 +517,154 @@ static void test_enmime_headers(void **state)
 	free(data);
 }
 
+/* ---- CPython test_email.py expectations on its own data files ---- */
+
+static struct sirt_msg *open_cpython(const char *name)
+{
+	char path[1400];
+	char *data;
+	size_t len;
+	struct sirt_err err;
+	struct sirt_msg *m;
+
+	snprintf(path, sizeof(path), "%s/tests/data/corpora/mime/cpython-3.11.7-test_email/%s",
+		 top, name);
+	assert_int_equal(sirt_read_file(path, 1 << 20, &data, &len, &err), 0);
+	assert_int_equal(sirt_msg_parse(data, len, NULL, &m, &err), 0);
+	free(data);
+	assert_false(m->unparsed);
+	return m;
+}
+
+/* Message.get_charsets(): every part's charset in document order. */
+static void check_charsets(const char *name, const char *const *want, size_t n)
+{
+	struct sirt_msg *m = open_cpython(name);
+	size_t i;
+
+	if (m->nparts != n)
+		fail_msg("%s: %zu parts, want %zu", name, m->nparts, n);
+	for (i = 0; i < n; i++) {
+		const char *c = m->parts[i].charset;
+
+		if ((c == NULL) != (want[i] == NULL) || (c && strcmp(c, want[i])))
+			fail_msg("%s part %zu: charset %s", name, i, c ? c : "None");
+	}
+	sirt_msg_free(&m);
+}
+
+static void test_cpython(void **state)
+{
+	static const char *const cs08[] = { NULL, "us-ascii", "iso-8859-1",
+		"iso-8859-2", "koi8-r" };
+	static const char *const cs09[] = { NULL, "us-ascii", "iso-8859-1", NULL,
+		"koi8-r" };
+	static const char *const cs12[] = { NULL, "us-ascii", "iso-8859-1", NULL,
+		"iso-8859-2", "iso-8859-3", "us-ascii", "koi8-r" };
+	struct sirt_msg *m;
+	size_t i, n;
+
+	(void)state;
+	/* test_get_charsets */
+	check_charsets("msg_08.txt", cs08, 5);
+	check_charsets("msg_09.txt", cs09, 5);
+	check_charsets("msg_12.txt", cs12, 8);
+
+	/* test_get_filename, test_get_filename_with_name_parameter */
+	m = open_cpython("msg_04.txt");
+	assert_int_equal(m->nparts, 3);
+	assert_string_equal(m->parts[1].filename, "msg.txt");
+	assert_string_equal(m->parts[2].filename, "msg.txt");
+	sirt_msg_free(&m);
+	m = open_cpython("msg_44.txt");
+	assert_int_equal(m->nparts, 3);
+	assert_string_equal(m->parts[1].filename, "msg.txt");
+	assert_string_equal(m->parts[2].filename, "msg.txt");
+	sirt_msg_free(&m);
+	m = open_cpython("msg_07.txt");
+	assert_string_equal(m->parts[2].filename, "dingusfish.gif");
+	assert_string_equal(m->parts[2].content_type, "image/gif");
+	sirt_msg_free(&m);
+	/* test_get_param_funky_continuation_lines */
+	m = open_cpython("msg_22.txt");
+	assert_string_equal(m->parts[2].filename, "wibble.JPG");
+	sirt_msg_free(&m);
+
+	/* test_get_decoded_payload */
+	m = open_cpython("msg_10.txt");
+	assert_string_equal(m->parts[1].text, "This is a 7bit encoded message.\n");
+	/* (part 2 is text/html: its data is the decoded bytes, QP line
+	 * breaks as CRLF, and its text the rendered HTML) */
+	assert_int_equal(m->parts[2].size, 46);
+	assert_memory_equal(m->parts[2].data, "\xa1This is a Quoted Printable encoded message!\r\n",
+			    m->parts[2].size);
+	assert_string_equal(m->parts[2].text, "\xc2\xa1This is a Quoted Printable encoded message!");
+	assert_int_equal(m->parts[3].size, strlen("This is a Base64 encoded message."));
+	assert_memory_equal(m->parts[3].data, "This is a Base64 encoded message.", m->parts[3].size);
+	sirt_msg_free(&m);
+
+	/* test_get_content_type_from_message_implicit / _explicit */
+	m = open_cpython("msg_30.txt");
+	assert_string_equal(m->parts[1].content_type, "message/rfc822");
+	assert_int_equal(m->parts[1].kind, SIRT_PART_MESSAGE);
+	sirt_msg_free(&m);
+	m = open_cpython("msg_28.txt");
+	assert_string_equal(m->parts[1].content_type, "message/rfc822");
+	sirt_msg_free(&m);
+	m = open_cpython("msg_03.txt");
+	assert_string_equal(m->parts[0].content_type, "text/plain");
+	sirt_msg_free(&m);
+
+	/* test_parse_message_rfc822 */
+	m = open_cpython("msg_11.txt");
+	assert_string_equal(m->parts[0].content_type, "message/rfc822");
+	assert_int_equal(m->nparts, 2);
+	assert_string_equal(m->parts[1].text, "Here is the body of the message.\n");
+	{
+		size_t elen;
+		const unsigned char *e = sirt_part_entity(m, &m->parts[1], &elen);
+
+		assert_non_null(memmem(e, elen, "Subject: An enclosed message", 28));
+	}
+	sirt_msg_free(&m);
+
+	/* test_dsn */
+	m = open_cpython("msg_16.txt");
+	assert_string_equal(m->parts[0].content_type, "multipart/report");
+	for (i = 1, n = 0; i < m->nparts; i++)
+		n += m->parts[i].parent == 0;
+	assert_int_equal(n, 3);
+	assert_string_equal(m->parts[1].content_type, "text/plain");
+	assert_true(sirt_strcaseprefix(m->parts[1].text,
+		"This report relates to a message you sent with the following header fields:"));
+	sirt_msg_free(&m);
+
+	/* test_get_all: three Cc headers */
+	m = open_cpython("msg_20.txt");
+	for (i = 0, n = 0; i < m->nheaders; i++) {
+		static const char *const cc[] = { "ccc@zzz.org", "ddd@zzz.org", "eee@zzz.org" };
+
+		if (strcasecmp(m->headers[i].name, "cc"))
+			continue;
+		assert_true(n < 3);
+		assert_string_equal(m->headers[i].value, cc[n]);
+		n++;
+	}
+	assert_int_equal(n, 3);
+	sirt_msg_free(&m);
+
+	/* a digest's parts are messages (msg_02, test_parser's digest) */
+	m = open_cpython("msg_02.txt");
+	for (i = 0, n = 0; i < m->nparts; i++)
+		if (m->parts[i].parent >= 0 &&
+		    strcmp(m->parts[m->parts[i].parent].content_type, "multipart/digest") == 0) {
+			assert_string_equal(m->parts[i].content_type, "message/rfc822");
+			n++;
+		}
+	assert_int_equal(n, 5);
+	sirt_msg_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -525,6 +673,7 @@ int main(void)
 		cmocka_unit_test(test_enmime_qp_addresses),
 		cmocka_unit_test(test_enmime_envelopes),
 		cmocka_unit_test(test_enmime_headers),
+		cmocka_unit_test(test_cpython),
 	};
 	const char *t = getenv("SIRT_TOP");
 
