@@ -337,8 +337,9 @@ static void apply_log_target(const struct sirt_config *cfg)
  * only if both loaded.  Runs while no worker runs. */
 static void reload(struct sirt_ctx *ctx)
 {
-	struct sirt_config *cfg = NULL;
-	struct sirt_rules *rules = NULL;
+	struct sirt_config *cfg = NULL, *old_cfg = ctx->cfg;
+	struct sirt_rules *old_rules = ctx->rules;
+	int old_tried = ctx->rules_tried;
 	struct sirt_err err;
 
 	sirt_err_clear(&err);
@@ -348,26 +349,28 @@ static void reload(struct sirt_ctx *ctx)
 		sirt_error("SIGHUP: %s; keeping the old configuration and rules", err.msg);
 		return;
 	}
-	{
-		const struct sirt_config *c = cfg ? cfg : ctx->cfg;
-		if (sirt_rules_load(c->rules_dir, c->rules_local_dir, &rules, &err) < 0 &&
-		    err.cls != SIRT_E_NOTFOUND) {
-			sirt_error("SIGHUP: %s; keeping the old configuration and rules",
-				   err.msg);
-			sirt_config_free(&cfg);
-			return;
-		}
+	/* Load the rules the new configuration names, the same way the
+	 * first load did (sirt_ctx_rules). */
+	if (cfg)
+		ctx->cfg = cfg;
+	ctx->rules = NULL;
+	ctx->rules_tried = 0;
+	if (sirt_ctx_rules(ctx, &err) < 0) {
+		sirt_error("SIGHUP: %s; keeping the old configuration and rules", err.msg);
+		ctx->cfg = old_cfg;
+		ctx->rules = old_rules;
+		ctx->rules_tried = old_tried;
+		sirt_config_free(&cfg);
+		return;
 	}
+	sirt_rules_free(&old_rules);
 	if (cfg) {
 		/* The store may have moved: reopen on demand. */
-		if (strcmp(cfg->store_path, ctx->cfg->store_path) != 0)
+		if (strcmp(cfg->store_path, old_cfg->store_path) != 0)
 			sirt_store_close(&ctx->store);
-		sirt_config_free(&ctx->cfg);
-		ctx->cfg = cfg;
+		sirt_config_free(&old_cfg);
 		apply_log_target(cfg);
 	}
-	sirt_rules_free(&ctx->rules);
-	ctx->rules = rules;
 	sirt_info("SIGHUP: configuration and rules reloaded (%zu source%s)",
 		  ctx->cfg->nsources, ctx->cfg->nsources == 1 ? "" : "s");
 }

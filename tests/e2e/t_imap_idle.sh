@@ -72,15 +72,31 @@ contains "$(cat "$T/daemon.log")" "configuration and rules reloaded"
 imap_make_msg 6 idle | imap_deliver
 wait_for 6 15 || fail "nothing filed after a reload: $(cat "$T/daemon.log")"
 
+# SIGHUP with a configuration whose rules do not compile: old ones kept.
+mkdir -p "$T/badrules"
+echo 'rule BROKEN body /(unclosed/' >"$T/badrules/00-bad.rules"
+sed "s|^dir = .*/rules\$|dir = $T/badrules|" "$T/sirt.conf.good" >"$T/sirt.conf"
+grep -q "badrules" "$T/sirt.conf" || fail "test setup: rules dir not replaced"
+kill -HUP "$pid"
+for _ in $(seq 1 100); do
+	[ "$(grep -c "keeping the old configuration" "$T/daemon.log")" -ge 2 ] && break
+	sleep 0.1
+done
+[ "$(grep -c "keeping the old configuration" "$T/daemon.log")" -ge 2 ] ||
+	fail "broken rules were not refused: $(tail -5 "$T/daemon.log")"
+imap_make_msg 66 idle | imap_deliver
+wait_for 7 15 || fail "nothing filed after refusing broken rules: $(cat "$T/daemon.log")"
+cp "$T/sirt.conf.good" "$T/sirt.conf"
+
 # SIGTERM: a clean exit 0, quickly.
 kill -TERM "$pid"
 start=$SECONDS
 wait "$pid"; rc=$?
 [ "$rc" = 0 ] || fail "daemon exited $rc on SIGTERM: $(tail -5 "$T/daemon.log")"
 [ $((SECONDS - start)) -le 10 ] || fail "SIGTERM took $((SECONDS - start)) s"
-[ "$(nmsgs)" = 6 ] || fail "expected 6 messages, got $(nmsgs)"
+[ "$(nmsgs)" = 7 ] || fail "expected 7 messages, got $(nmsgs)"
 n=$(doveadm_ search -u "$DC_USER" mailbox INBOX keyword '$SirtFiled' | wc -l)
-[ "$n" = 5 ] || fail "$n of 5 IMAP messages flagged"
+[ "$n" = 6 ] || fail "$n of 6 IMAP messages flagged"
 lacks "$(cat "$T/daemon.log")" "$DC_PASS"
 
 # A server without IDLE: polled at the source's interval instead.
@@ -94,7 +110,7 @@ pid=$!
 CLEANUP+=("kill $pid 2>/dev/null")
 sleep 1
 imap_make_msg 7 poll | imap_deliver
-wait_for 7 15 || fail "no interval polling without IDLE: $(cat "$T/daemon2.log")"
+wait_for 8 15 || fail "no interval polling without IDLE: $(cat "$T/daemon2.log")"
 lacks "$(cat "$T/daemon2.log")" ", IDLE" "capabilities seen"
 kill -TERM "$pid"
 wait "$pid"; rc=$?
