@@ -7,6 +7,7 @@
 # (SIRT_PREFILTER=1) and off (SIRT_PREFILTER=0).
 source "$(dirname "$0")/lib.sh"
 D="$SIRT_TOP/tests/data/labelled"
+R="$SIRT_TOP/tests/data/triage-regress"
 [ -f "$D/expected.tsv" ] || skip "no labelled set"
 cat >"$T/sirt.conf" <<CONF
 [store]
@@ -19,13 +20,18 @@ while IFS=$'\t' read -r f sev tags; do
 	[ -n "$f" ] && files+=("$D/$f")
 done <"$D/expected.tsv"
 [ ${#files[@]} -ge 60 ] || fail "only ${#files[@]} labelled reports"
+# and the regression cases found while testing on unseen mail
+while IFS=$'\t' read -r f sev tags; do
+	[ -n "$f" ] && files+=("$R/$f")
+done <"$R/expected.tsv"
+cat "$D/expected.tsv" "$R/expected.tsv" >"$T/expected.tsv"
 
 SIRT_PREFILTER=1 sirt -c "$T/sirt.conf" --json triage "${files[@]}" >"$T/on.json" ||
 	fail "triage failed"
 SIRT_PREFILTER=0 sirt -c "$T/sirt.conf" --json triage "${files[@]}" >"$T/off.json" ||
 	fail "triage without prefilter failed"
 
-python3 - "$D/expected.tsv" "$T/on.json" "$T/off.json" <<'PY' || exit 1
+python3 - "$T/expected.tsv" "$T/on.json" "$T/off.json" <<'PY' || exit 1
 import json, os, sys
 exp, on, off = sys.argv[1:4]
 def load(p):
@@ -51,6 +57,6 @@ for line in open(exp):
         bad += 1
         print(f"PREFILTER DIFFERS {f}: on {key(v)} off {key(o) if o else None}")
 total = sum(1 for l in open(exp) if l.strip())
-print(f"{total - bad} of {total} labelled reports right")
+print(f"{total - bad} of {total} labelled and regression reports right")
 sys.exit(1 if bad else 0)
 PY
