@@ -367,15 +367,36 @@ static size_t parse_addr_list(const char *raw, size_t rlen,
 		}
 		mailimf_address_list_free(al);
 	}
-	if (n == 0) {
-		char *t = v;
+	if (n == 0 || idx < strlen(v)) {
+		/* libetpan rejected the list or stopped early: split the rest
+		 * at commas outside quotes and angle brackets, and read each
+		 * piece leniently */
+		char *t = n ? v + idx : v, *q;
+		int inq = 0, ang = 0;
 
-		while (*t == ' ' || *t == '\t')
-			t++;
-		if (*t) {
-			out = sirt_xrealloc(out, sizeof(*out));
-			addr_fallback(&out[0], t);
-			n = 1;
+		for (q = t;; q++) {
+			if (*q == '"' && (q == t || q[-1] != '\\'))
+				inq = !inq;
+			else if (!inq && *q == '<')
+				ang++;
+			else if (!inq && *q == '>' && ang)
+				ang--;
+			if (*q && (*q != ',' || inq || ang))
+				continue;
+			{
+				char ch = *q;
+
+				*q = '\0';
+				while (*t == ' ' || *t == '\t' || *t == ',')
+					t++;
+				if (*t && n < MAX_ADDRS) {
+					out = sirt_xrealloc(out, (n + 1) * sizeof(*out));
+					addr_fallback(&out[n++], t);
+				}
+				if (!ch)
+					break;
+				t = q + 1;
+			}
 		}
 	}
 	free(v);
@@ -1762,12 +1783,14 @@ int sirt_msg_parse(const void *raw, size_t len, const struct sirt_limits *lim,
 			     lim->max_message_size);
 
 	hs = skip_from_line(p, len);
+	if (len > hs && (p[hs] == ' ' || p[hs] == '\t'))
+		set_unparsed(m, "message starts with a folded line, not a header");
 	memset(&w, 0, sizeof(w));
 	w.msg = m;
 	w.lim = lim;
 	w.base = p;
 	w.base_len = len;
-	if (!m->unparsed)
+	if (len && len <= lim->max_message_size)
 		parse_mime(&w, p + hs, len - hs, -1, 0, &mime_body);
 	/* The header block: where libetpan found the body, else up to the
 	 * first empty line. */

@@ -166,6 +166,18 @@ static void test_addresses(void **state)
 	assert_non_null(m->from.addr != NULL ? m->from.addr : m->from.name);
 	check_utf8(m);
 	sirt_msg_free(&m);
+	/* a list libetpan gives up on halfway keeps the rest (enmime's
+	 * qp-utf8-header-recursed.raw has such a From) */
+	m = parse("From: Real Name <real@example.org>, =?UTF-8? Q?bad?= <x@example.org>\r\n"
+		  "To: x@y.example, , \"Q, R\" <q@r.example>, <s@t.example>\r\n\r\nb\r\n");
+	assert_string_equal(m->from.name, "Real Name");
+	assert_string_equal(m->from.addr, "real@example.org");
+	assert_int_equal(m->nto, 3);
+	assert_string_equal(m->to[0].addr, "x@y.example");
+	assert_string_equal(m->to[1].name, "Q, R");
+	assert_string_equal(m->to[1].addr, "q@r.example");
+	assert_string_equal(m->to[2].addr, "s@t.example");
+	sirt_msg_free(&m);
 }
 
 static void test_ids_dates(void **state)
@@ -816,6 +828,14 @@ static void test_garbage(void **state)
 		check_utf8(m);
 		sirt_msg_free(&m);
 	}
+	/* a first line that is a continuation: flagged, text kept (enmime's
+	 * bad-header-start.raw) */
+	m = parse(" From: a@example.org\nSubject: hidden\n\nbody\n");
+	assert_true(m->unparsed);
+	assert_string_equal(m->unparsed_reason,
+			    "message starts with a folded line, not a header");
+	assert_non_null(strstr(m->body, "Subject: hidden"));
+	sirt_msg_free(&m);
 	/* text with no headers at all is a body */
 	m = parse("just some words\nand a line\n");
 	assert_int_equal(m->nheaders, 0);
