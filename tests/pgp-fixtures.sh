@@ -26,6 +26,8 @@
 #     encrypted-symmetric PGP/MIME encrypted with a password (the same words
 #                       as DIR/passphrase), not to a key
 #     encrypted-pw      PGP/MIME encrypted to the passphrase-protected key
+#     encrypted-protected Thunderbird style: outer Subject "...", the real one
+#                       in the encrypted part (protected-headers="v1")
 #     sign-then-encrypt multipart/signed (alice) inside multipart/encrypted
 #     sign-encrypt      gpg --sign --encrypt in one packet (alice -> SIRT)
 #     inline-signed     text/plain with a clear-signed block (alice)
@@ -159,6 +161,11 @@ Alice'
 inner_text "$BODY_ENC" >"$W/inner-enc"
 { headers 'Alice <alice@example.org>' 'Encrypted report'
   encrypt_entity "$W/inner-enc" -e -r sirt@example.org; } | lf >"$D/msgs/encrypted.eml"
+{ printf 'Content-Type: text/plain; charset=utf-8; protected-headers="v1"\r\n'
+  printf 'Subject: =?utf-8?q?RCE_in_the_upload_endpoint_=E2=80=93_confidential?=\r\n\r\n'
+  printf '%s\n' "$BODY_ENC" | crlf; } >"$W/inner-protected"
+{ headers 'Alice <alice@example.org>' '...'
+  encrypt_entity "$W/inner-protected" -e -r sirt@example.org; } | lf >"$D/msgs/encrypted-protected.eml"
 { headers 'Alice <alice@example.org>' 'Encrypted to someone else'
   encrypt_entity "$W/inner-enc" -e -r other@example.org; } | lf >"$D/msgs/encrypted-other.eml"
 # Damage the ciphertext: change a character in the middle of the armor.

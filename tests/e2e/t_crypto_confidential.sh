@@ -36,16 +36,16 @@ db_bytes() { cat "$T/$1"/sirt.db* 2>/dev/null; sqlite3 "$T/$1/sirt.db" .dump; }
 
 conf keep yes
 conf secret no
-for m in encrypted inline-encrypted; do
+for m in encrypted inline-encrypted encrypted-protected; do
 	sirt -c keep.conf ingest "fx/msgs/$m.eml" >/dev/null || fail "ingest (keep) $m"
 	sirt -c secret.conf ingest "fx/msgs/$m.eml" >/dev/null || fail "ingest (secret) $m"
 done
 # The words are in the database with store_decrypted = yes ...
-for w in "staging database" "db-staging.example.com" "default password"; do
+for w in "staging database" "db-staging.example.com" "default password" "RCE in the upload"; do
 	db_bytes keep | grep -aqF "$w" || fail "store_decrypted=yes: '$w' not stored (test cannot fail?)"
 done
 # ... and nowhere in it with no.
-for w in "staging database" "db-staging.example.com" "default password"; do
+for w in "staging database" "db-staging.example.com" "default password" "RCE in the upload"; do
 	db_bytes secret | grep -aqF "$w" && fail "store_decrypted=no: '$w' reached the database"
 done
 

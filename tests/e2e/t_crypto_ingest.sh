@@ -71,6 +71,9 @@ expect "$(crypto "$r" .decrypted)" true "encrypted decrypted"
 body=$(sirt -c sirt.conf show --json "$r" | jq -r '.messages[0].body')
 contains "$body" "staging database at db-staging.example.com" "decrypted body"
 
+r=$(ingest encrypted-protected)
+expect "$(sirt -c sirt.conf show --json "$r" | jq -r .subject)" "RCE in the upload endpoint – confidential" "protected subject"
+
 r=$(ingest encrypted-other)
 expect "$(crypto "$r" .undecryptable)" true "encrypted-other undecryptable"
 contains "$(crypto "$r" .decrypt_error)" "No secret key" "decrypt_error"

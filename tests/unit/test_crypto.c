@@ -832,6 +832,50 @@ static void t_notmuch_signed(void **state)
 	}
 }
 
+/* Protected headers: the subject inside the encrypted part replaces the
+ * placeholder outside, only when marked protected-headers="v1" on the
+ * decrypted root, and only when decrypted text may be stored. */
+static void t_notmuch_protected_subject(void **state)
+{
+	static const struct { const char *file, *subject; } cases[] = {
+		{ "notmuch/protected-headers/protected-header.eml", "This is a protected header" },
+		/* wrapped by a list in multipart/mixed: the envelope is not the
+		 * whole message, so the outer subject stays */
+		{ "notmuch/protected-headers/wrapped-protected-header.eml", "[mailing-list] Subject Unavailable" },
+		{ "notmuch/protected-headers/no-protected-header-attribute.eml", "Subject Unavailable" },
+		{ "notmuch/protected-headers/misplaced-protected-header.eml", "Subject Unavailable" },
+		{ NULL, NULL } };
+	struct sirt_config *cfg = sirt_config_default();
+	struct sirt_crypto *c = NULL;
+	struct sirt_msg *m;
+	struct sirt_err err;
+	char home[512];
+	int i;
+
+	(void)state;
+	for (i = 0; cases[i].file; i++) {
+		m = open_data(cr_nm, cases[i].file);
+		assert_true(m->crypto.decrypted);
+		assert_non_null(m->subject);
+		if (strcmp(m->subject, cases[i].subject) != 0)
+			fail_msg("%s: subject '%s', expected '%s'", cases[i].file,
+				 m->subject, cases[i].subject);
+		sirt_msg_free(&m);
+	}
+	/* store_decrypted = no: the protected subject stays inside. */
+	path(home, sizeof(home), "nm-home", "");
+	sirt_free(&cfg->gnupg_home);
+	cfg->gnupg_home = sirt_xstrdup(home);
+	cfg->store_decrypted = 0;
+	assert_int_equal(sirt_crypto_open(cfg, &c, &err), 0);
+	sirt_config_free(&cfg);
+	m = open_data(c, "notmuch/protected-headers/protected-header.eml");
+	assert_true(m->crypto.decrypted);
+	assert_string_equal(m->subject, "Subject Unavailable");
+	sirt_msg_free(&m);
+	sirt_crypto_close(&c);
+}
+
 static void t_notmuch_smime_ignored(void **state)
 {
 	/* S/MIME is not PGP: left alone, never an error. */
@@ -880,6 +924,7 @@ int main(void)
 		cmocka_unit_test(t_notmuch_protected),
 		cmocka_unit_test(t_notmuch_double_wrapped),
 		cmocka_unit_test(t_notmuch_signed),
+		cmocka_unit_test(t_notmuch_protected_subject),
 		cmocka_unit_test(t_notmuch_smime_ignored),
 		/* last: it changes the SIRT keyring */
 		cmocka_unit_test(t_pubkey),
