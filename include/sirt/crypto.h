@@ -6,6 +6,9 @@
  * (sirt_msg_add_entity), and fills msg->crypto.  A message that cannot
  * be decrypted is not an error: msg->crypto.undecryptable is set with
  * gpgme's reason.  One gpgme context is reused across messages.
+ * When the whole message is one encrypted envelope whose decrypted root
+ * carries protected headers (protected-headers="v1"), its Subject
+ * replaces msg->subject (unless [crypto] store_decrypted = no).
  */
 #ifndef SIRT_CRYPTO_H
 #define SIRT_CRYPTO_H
