@@ -403,7 +403,14 @@ static void test_prefilter_same(void **state)
 		"rule L5 subject /^re:/im\n"
 		"rule L6 body /.{0,3}x{2}/s\n"
 		"rule L7 uri /https?:\\/\\/[^\\/]+\\.zip\\b/i\n"
-		"rule L8 header:Received /from\\s+\\[?\\d+\\.\\d+/\n";
+		"rule L8 header:Received /from\\s+\\[?\\d+\\.\\d+/\n"
+		"rule L9 body /\\bété\\b/i\n"
+		"rule L10 body /a[^x]b/\n"
+		"rule L11 body /z.{0,2}z/\n"
+		"rule L12 body /(?<w>\\w+)-(?>\\d++)/\n"
+		"rule L13 body /(?i)straße\\s\\w\\b/\n"
+		"rule L14 body /[éè]t[^\\s]{2}\\b/i\n"
+		"rule L15 body /\\p{Lu}{3}\\d/\n";
 	static const char *const msgs[] = {
 		"Subject: Re: hi\n\nThe disk was not encrypted.\n",
 		"Subject: x\n\nthe the disk was encrypted\n",
@@ -411,6 +418,8 @@ static void test_prefilter_same(void **state)
 		"Subject: x\n\n  RANSOM \n NOTE here\nxx\n",
 		"Subject: x\nReceived: from [10.0.0.1] by mx\n\nsee https://evil.zip/a\n",
 		"Subject: nothing\n\nplain text\n",
+		"Subject: x\n\nCET ÉTÉ aéb zééz wörd-٣٤ STRASSE straße ü ÈTÉS ÄÖÜ٣\n",
+		"Subject: x\n\ncet été axb zéééz straße x\n",
 	};
 	struct sirt_rules *on, *off;
 	size_t i, j;
