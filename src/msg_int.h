@@ -33,4 +33,27 @@ char *msg_lower(char *s);
  * (the caller's). */
 char *msg_html_meta_charset(const char *html, size_t len);
 
+struct sirt_msg;
+struct sirt_limits;
+
+/* Mark m unparsed; the first reason is kept (later ones are
+ * consequences). */
+void msg_set_unparsed(struct sirt_msg *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* msg_headers.c */
+
+/* Length of the header block at p (up to and excluding the empty line);
+ * *body_r is the offset where the body starts. */
+size_t msg_header_block_len(const char *p, size_t len, size_t *body_r);
+/* Offset after an mbox "From " line at the very start, or 0. */
+size_t msg_skip_from_line(const char *p, size_t len);
+/* Split the header block [p, p+len) into m->headers; lines longer than
+ * the limit mark m unparsed. */
+void msg_parse_headers(struct sirt_msg *m, const char *p, size_t len,
+		       const struct sirt_limits *lim);
+/* Fill the typed fields of m (from, to, subject, date, ids, ...) from
+ * the header block; needs m->headers. */
+void msg_parse_typed_headers(struct sirt_msg *m, const char *p, size_t len);
+
 #endif

@@ -1,0 +1,537 @@
+/* msg_headers.c - RFC 5322 header fields of a message (see sirt/msg.h):
+ * the header block split into msg->headers (unfolded, RFC 2047 decoded,
+ * sanitized UTF-8) and the typed fields (addresses, date, ids, ...).
+ * libetpan's field parsers are used where they cope, with lenient
+ * fallbacks where they do not; they recurse on nested comments, so
+ * values nested deeper than MAX_FIELD_PAREN never reach them. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <libetpan/libetpan.h>
+#include "sirt/buf.h"
+#include "sirt/msg.h"
+#include "sirt/util.h"
+#include "msg_int.h"
+
+#define MAX_HEADERS 10000
+#define MAX_REFERENCES 1000
+#define MAX_ADDRS 1000
+
+/* Length of the header block at p (up to and excluding the empty line),
+ * and in *body_r the offset where the body starts. */
+size_t msg_header_block_len(const char *p, size_t len, size_t *body_r)
+{
+	size_t i = 0;
+
+	if (len && (p[0] == '\n' || (p[0] == '\r' && len > 1 && p[1] == '\n'))) {
+		*body_r = p[0] == '\n' ? 1 : 2;
+		return 0;
+	}
+	while (i < len) {
+		const char *nl = memchr(p + i, '\n', len - i);
+
+		if (!nl) {
+			*body_r = len;
+			return len;
+		}
+		i = (size_t)(nl - p) + 1;
+		if (i < len && p[i] == '\n') {
+			*body_r = i + 1;
+			return i;
+		}
+		if (i + 1 < len && p[i] == '\r' && p[i + 1] == '\n') {
+			*body_r = i + 2;
+			return i;
+		}
+	}
+	*body_r = len;
+	return len;
+}
+
+/* Offset after an mbox "From " envelope line at the very start, or 0. */
+size_t msg_skip_from_line(const char *p, size_t len)
+{
+	const char *nl;
+
+	if (len < 5 || memcmp(p, "From ", 5) != 0)
+		return 0;
+	nl = memchr(p, '\n', len);
+	return nl ? (size_t)(nl - p) + 1 : 0;
+}
+
+/* Split the header block [p, p+len) into msg->headers (decoded).  Lines
+ * longer than the limit mark the message unparsed. */
+void msg_parse_headers(struct sirt_msg *m, const char *p, size_t len,
+			  const struct sirt_limits *lim)
+{
+	size_t i = 0, cap = 0;
+	const char *name = NULL, *val = NULL;
+	size_t namelen = 0, vallen = 0;
+	int over = 0;
+
+	for (;;) {
+		const char *ls = p + i, *nl;
+		size_t ll;
+
+		if (i < len) {
+			nl = memchr(ls, '\n', len - i);
+			ll = nl ? (size_t)(nl - ls) : len - i;
+			if (ll > lim->max_header_line)
+				msg_set_unparsed(m, "header line of %zu bytes exceeds limit %zu",
+					     ll, lim->max_header_line);
+		} else {
+			ll = 0;
+			nl = NULL;
+		}
+		if (i < len && (ls[0] == ' ' || ls[0] == '\t')) {
+			/* continuation: the value runs on */
+			if (name)
+				vallen = (size_t)(ls + ll - val);
+		} else {
+			/* finish the previous header */
+			if (name) {
+				if (m->nheaders >= MAX_HEADERS) {
+					over = 1;
+				} else {
+					struct sirt_header *h;
+					char *n;
+
+					if (m->nheaders == cap) {
+						cap = cap ? cap * 2 : 32;
+						m->headers = sirt_xrealloc(m->headers,
+							cap * sizeof(*m->headers));
+					}
+					h = &m->headers[m->nheaders++];
+					n = sirt_utf8_sanitize(name, namelen);
+					h->name = n;
+					h->value = msg_decode_header(val, vallen);
+				}
+				name = NULL;
+			}
+			if (i >= len)
+				break;
+			{
+				const char *colon = memchr(ls, ':', ll);
+				size_t k;
+
+				if (colon && colon > ls) {
+					namelen = (size_t)(colon - ls);
+					while (namelen && (ls[namelen - 1] == ' ' ||
+							   ls[namelen - 1] == '\t'))
+						namelen--;
+					for (k = 0; k < namelen; k++)
+						if ((unsigned char)ls[k] <= ' ' ||
+						    (unsigned char)ls[k] >= 0x7f)
+							break;
+					if (namelen && k == namelen) {
+						name = ls;
+						val = colon + 1;
+						vallen = (size_t)(ls + ll - val);
+					}
+				}
+			}
+		}
+		if (!nl)
+			i = len;
+		else
+			i = (size_t)(nl - p) + 1;
+	}
+	if (over)
+		msg_set_unparsed(m, "more than %d header fields", MAX_HEADERS);
+}
+
+const char *sirt_msg_header(const struct sirt_msg *msg, const char *name)
+{
+	size_t i;
+
+	if (!msg || !name)
+		return NULL;
+	for (i = 0; i < msg->nheaders; i++)
+		if (strcasecmp(msg->headers[i].name, name) == 0)
+			return msg->headers[i].value;
+	return NULL;
+}
+
+/* Raw (still folded, undecoded) value of the first/last header named
+ * name in the block; NULL if absent. */
+static const char *raw_header(const char *p, size_t len, const char *name,
+			      int last, size_t *vlen_r)
+{
+	size_t nl = strlen(name), i = 0;
+	const char *found = NULL;
+	size_t flen = 0;
+
+	while (i < len) {
+		const char *ls = p + i, *e;
+
+		if (len - i > nl && strncasecmp(ls, name, nl) == 0) {
+			const char *v = ls + nl;
+
+			while (v < p + len && (*v == ' ' || *v == '\t'))
+				v++;
+			if (v < p + len && *v == ':') {
+				v++;
+				/* value runs to the first newline not
+				 * followed by whitespace */
+				e = v;
+				for (;;) {
+					const char *q = memchr(e, '\n', (size_t)(p + len - e));
+
+					if (!q) {
+						e = p + len;
+						break;
+					}
+					if (q + 1 < p + len && (q[1] == ' ' || q[1] == '\t')) {
+						e = q + 1;
+						continue;
+					}
+					e = q;
+					break;
+				}
+				found = v;
+				flen = (size_t)(e - v);
+				if (!last)
+					break;
+			}
+		}
+		e = memchr(ls, '\n', len - i);
+		if (!e)
+			break;
+		i = (size_t)(e - p) + 1;
+	}
+	*vlen_r = flen;
+	return found;
+}
+
+/* libetpan's field parsers recurse on nested comments: a value nested
+ * deeper than this goes to our fallbacks instead. */
+#define MAX_FIELD_PAREN 64
+
+static int paren_too_deep(const char *v)
+{
+	int depth = 0;
+
+	for (; *v; v++) {
+		if (*v == '(' && ++depth > MAX_FIELD_PAREN)
+			return 1;
+		if (*v == ')' && depth)
+			depth--;
+	}
+	return 0;
+}
+
+/* Unfolded copy of a raw value for the libetpan field parsers. */
+static char *unfold(const char *v, size_t len)
+{
+	char *s = sirt_xmalloc(len + 1);
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		if (v[i] != '\r' && v[i] != '\n')
+			s[n++] = v[i] == '\0' ? ' ' : v[i];
+	s[n] = '\0';
+	return s;
+}
+
+static void set_addr(struct sirt_addr *a, const char *name, const char *addr)
+{
+	a->name = name && *name ? msg_decode_header(name, strlen(name)) : NULL;
+	if (a->name && !*a->name)
+		sirt_free(&a->name);
+	a->addr = addr ? sirt_utf8_sanitize(addr, strlen(addr)) : NULL;
+}
+
+/* Fallback for an address libetpan rejects: "Name <addr>" or a bare
+ * token with an @. */
+static void addr_fallback(struct sirt_addr *a, const char *v)
+{
+	const char *lt = strrchr(v, '<'), *gt;
+	char *name = NULL, *addr = NULL;
+
+	if (lt && (gt = strchr(lt, '>')) && gt > lt + 1) {
+		addr = sirt_xstrndup(lt + 1, (size_t)(gt - lt - 1));
+		name = sirt_xstrndup(v, (size_t)(lt - v));
+	} else if (strchr(v, '@')) {
+		const char *s = strchr(v, '@'), *b = s, *e = s;
+
+		while (b > v && b[-1] != ' ' && b[-1] != ',' && b[-1] != ';')
+			b--;
+		while (*e && *e != ' ' && *e != ',' && *e != ';')
+			e++;
+		addr = sirt_xstrndup(b, (size_t)(e - b));
+	} else {
+		name = sirt_xstrdup(v);
+	}
+	if (name) {
+		/* trim spaces and quotes */
+		size_t n = strlen(name), s = 0;
+
+		while (n && (name[n - 1] == ' ' || name[n - 1] == '"'))
+			name[--n] = '\0';
+		while (name[s] == ' ' || name[s] == '"')
+			s++;
+		memmove(name, name + s, n - s + 1);
+	}
+	set_addr(a, name, addr);
+	free(name);
+	free(addr);
+}
+
+/* Parse an address list header into an array (mailboxes of groups
+ * flattened).  Returns the count; *out_r is the caller's. */
+static size_t parse_addr_list(const char *raw, size_t rlen,
+			      struct sirt_addr **out_r)
+{
+	struct mailimf_address_list *al = NULL;
+	struct sirt_addr *out = NULL;
+	size_t n = 0, idx = 0;
+	char *v = unfold(raw, rlen);
+	clistiter *c, *d;
+
+	if (!paren_too_deep(v) &&
+	    mailimf_address_list_parse(v, strlen(v), &idx, &al) ==
+	    MAILIMF_NO_ERROR && al) {
+		for (c = clist_begin(al->ad_list); c && n < MAX_ADDRS;
+		     c = clist_next(c)) {
+			struct mailimf_address *ad = clist_content(c);
+
+			if (ad->ad_type == MAILIMF_ADDRESS_MAILBOX &&
+			    ad->ad_data.ad_mailbox) {
+				out = sirt_xrealloc(out, (n + 1) * sizeof(*out));
+				set_addr(&out[n++], ad->ad_data.ad_mailbox->mb_display_name,
+					 ad->ad_data.ad_mailbox->mb_addr_spec);
+			} else if (ad->ad_type == MAILIMF_ADDRESS_GROUP &&
+				   ad->ad_data.ad_group &&
+				   ad->ad_data.ad_group->grp_mb_list) {
+				for (d = clist_begin(ad->ad_data.ad_group->grp_mb_list->mb_list);
+				     d && n < MAX_ADDRS; d = clist_next(d)) {
+					struct mailimf_mailbox *mb = clist_content(d);
+
+					out = sirt_xrealloc(out, (n + 1) * sizeof(*out));
+					set_addr(&out[n++], mb->mb_display_name,
+						 mb->mb_addr_spec);
+				}
+			}
+		}
+		mailimf_address_list_free(al);
+	}
+	if (n == 0 || idx < strlen(v)) {
+		/* libetpan rejected the list or stopped early: split the rest
+		 * at commas outside quotes and angle brackets, and read each
+		 * piece leniently */
+		char *t = n ? v + idx : v, *q;
+		int inq = 0, ang = 0;
+
+		for (q = t;; q++) {
+			if (*q == '"' && (q == t || q[-1] != '\\'))
+				inq = !inq;
+			else if (!inq && *q == '<')
+				ang++;
+			else if (!inq && *q == '>' && ang)
+				ang--;
+			if (*q && (*q != ',' || inq || ang))
+				continue;
+			{
+				char ch = *q;
+
+				*q = '\0';
+				while (*t == ' ' || *t == '\t' || *t == ',')
+					t++;
+				if (*t && n < MAX_ADDRS) {
+					out = sirt_xrealloc(out, (n + 1) * sizeof(*out));
+					addr_fallback(&out[n++], t);
+				}
+				if (!ch)
+					break;
+				t = q + 1;
+			}
+		}
+	}
+	free(v);
+	*out_r = out;
+	return n;
+}
+
+/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
+static int64_t days_from_civil(int64_t y, int mo, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= mo <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* RFC 5322 date-time text to time_t (UTC); 0 ok, -1 bad. */
+static int parse_date(const char *raw, size_t rlen, time_t *t_r)
+{
+	struct mailimf_date_time *dt = NULL;
+	char *v = unfold(raw, rlen);
+	size_t idx = 0;
+	int rc = -1, y, zh, zm;
+	int64_t t;
+
+	if (paren_too_deep(v) ||
+	    mailimf_date_time_parse(v, strlen(v), &idx, &dt) != MAILIMF_NO_ERROR ||
+	    !dt)
+		goto out;
+	y = dt->dt_year;
+	if (y >= 0 && y < 50)
+		y += 2000;
+	else if (y >= 50 && y < 1000)
+		y += 1900;
+	if (y < 1970 || y > 9999 || dt->dt_month < 1 || dt->dt_month > 12 ||
+	    dt->dt_day < 1 || dt->dt_day > 31 || dt->dt_hour < 0 ||
+	    dt->dt_hour > 23 || dt->dt_min < 0 || dt->dt_min > 59 ||
+	    dt->dt_sec < 0 || dt->dt_sec > 60 || dt->dt_zone < -9959 ||
+	    dt->dt_zone > 9959)
+		goto out;
+	zh = dt->dt_zone / 100;
+	zm = dt->dt_zone % 100;
+	t = days_from_civil(y, dt->dt_month, dt->dt_day) * 86400 +
+	    dt->dt_hour * 3600 + dt->dt_min * 60 + dt->dt_sec -
+	    (zh * 3600 + zm * 60);
+	if (t <= 0)
+		goto out;
+	*t_r = (time_t)t;
+	rc = 0;
+out:
+	if (dt)
+		mailimf_date_time_free(dt);
+	free(v);
+	return rc;
+}
+
+/* Every <msg-id> in a raw value, without <>; if there is none, the
+ * trimmed value as one id.  Returns the count; *ids_r is the caller's. */
+static size_t parse_msgids(const char *raw, size_t rlen, size_t max,
+			   char ***ids_r)
+{
+	char *v = unfold(raw, rlen);
+	char **ids = NULL;
+	size_t n = 0;
+	char *p = v, *lt, *gt;
+
+	while (n < max && (lt = strchr(p, '<')) && (gt = strchr(lt + 1, '>'))) {
+		if (gt > lt + 1 && !memchr(lt + 1, '<', (size_t)(gt - lt - 1))) {
+			char *id = msg_decode_header(lt + 1, (size_t)(gt - lt - 1));
+
+			if (*id) {
+				ids = sirt_xrealloc(ids, (n + 1) * sizeof(*ids));
+				ids[n++] = id;
+			} else {
+				free(id);
+			}
+		}
+		p = gt + 1;
+	}
+	if (n == 0) {
+		char *id = msg_decode_header(v, strlen(v));
+
+		if (*id && !strchr(id, ' ')) {
+			ids = sirt_xmalloc(sizeof(*ids));
+			ids[n++] = id;
+		} else {
+			free(id);
+		}
+	}
+	free(v);
+	*ids_r = ids;
+	return n;
+}
+
+static char *decoded_header(const char *p, size_t len, const char *name)
+{
+	size_t vl;
+	const char *v = raw_header(p, len, name, 0, &vl);
+
+	return v ? msg_decode_header(v, vl) : NULL;
+}
+
+/* Fill the typed header fields of m from the header block. */
+void msg_parse_typed_headers(struct sirt_msg *m, const char *p, size_t len)
+{
+	const char *v;
+	size_t vl, i, n;
+	struct sirt_addr *a;
+	char **ids;
+	struct sirt_buf ar;
+	time_t t;
+
+	if ((v = raw_header(p, len, "From", 0, &vl))) {
+		n = parse_addr_list(v, vl, &a);
+		if (n) {
+			m->from = a[0];
+			for (i = 1; i < n; i++) {
+				free(a[i].name);
+				free(a[i].addr);
+			}
+		}
+		free(a);
+	}
+	if ((v = raw_header(p, len, "Reply-To", 0, &vl))) {
+		n = parse_addr_list(v, vl, &a);
+		if (n) {
+			m->reply_to = a[0];
+			for (i = 1; i < n; i++) {
+				free(a[i].name);
+				free(a[i].addr);
+			}
+		}
+		free(a);
+	}
+	if ((v = raw_header(p, len, "To", 0, &vl)))
+		m->nto = parse_addr_list(v, vl, &m->to);
+	if ((v = raw_header(p, len, "Cc", 0, &vl)))
+		m->ncc = parse_addr_list(v, vl, &m->cc);
+	m->subject = decoded_header(p, len, "Subject");
+	if ((v = raw_header(p, len, "Date", 0, &vl)) && parse_date(v, vl, &t) == 0) {
+		char iso[32];
+
+		sirt_fmt_iso8601(t, iso);
+		m->date = sirt_xstrdup(iso);
+		m->date_t = t;
+	}
+	if ((v = raw_header(p, len, "Message-ID", 0, &vl)) &&
+	    (n = parse_msgids(v, vl, 1, &ids))) {
+		m->message_id = ids[0];
+		free(ids);
+	}
+	if ((v = raw_header(p, len, "In-Reply-To", 0, &vl)) &&
+	    (n = parse_msgids(v, vl, 1, &ids))) {
+		m->in_reply_to = ids[0];
+		free(ids);
+	}
+	if ((v = raw_header(p, len, "References", 0, &vl)))
+		m->nreferences = parse_msgids(v, vl, MAX_REFERENCES, &m->references);
+	m->auto_submitted = decoded_header(p, len, "Auto-Submitted");
+	m->precedence = decoded_header(p, len, "Precedence");
+	m->list_id = decoded_header(p, len, "List-Id");
+	sirt_buf_init(&ar);
+	for (i = 0; i < m->nheaders; i++) {
+		if (strcasecmp(m->headers[i].name, "Authentication-Results"))
+			continue;
+		if (ar.len)
+			sirt_buf_addc(&ar, '\n');
+		sirt_buf_adds(&ar, m->headers[i].value);
+	}
+	if (ar.len)
+		m->auth_results = sirt_buf_detach(&ar, NULL);
+	sirt_buf_release(&ar);
+	/* The earliest hop is the last Received: with a date. */
+	for (i = m->nheaders; i-- > 0;) {
+		const char *semi;
+
+		if (strcasecmp(m->headers[i].name, "Received"))
+			continue;
+		semi = strrchr(m->headers[i].value, ';');
+		if (semi && parse_date(semi + 1, strlen(semi + 1), &t) == 0) {
+			m->received_first = t;
+			break;
+		}
+	}
+}
