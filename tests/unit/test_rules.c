@@ -493,6 +493,53 @@ static void test_overrides_and_dirs(void **state)
 	rmdir(dir);
 }
 
+/* The crypto facts the crypto module fills: fields and numeric facts. */
+static void test_crypto_fields(void **state)
+{
+	struct sirt_rules *r;
+	struct sirt_verdict v;
+	struct sirt_msg *m;
+	struct sirt_err err;
+	struct sirt_signature sigs[2];
+
+	(void)state;
+	r = load("rule SIGNED signed /^yes$/\ntag SIGNED signed\n"
+		 "rule ENC encrypted /^yes$/\ntag ENC enc\n"
+		 "rule BADSIG signature /^bad$/\ntag BADSIG badsig\n"
+		 "rule GOODSIG signature /^good$/\ntag GOODSIG goodsig\n"
+		 "rule KNOWN signer /^A1B2/\ntag KNOWN known\n"
+		 "rule TRUSTED signer-trusted /^yes$/\ntag TRUSTED trusted-field\n"
+		 "meta TRUSTED_FACT trusted && signed == 1 && encrypted == 0\ntag TRUSTED_FACT trusted-fact\n", 0);
+	m = msg("Subject: x\n\nhello\n");
+	memset(sigs, 0, sizeof(sigs));
+	sigs[0].status = SIRT_SIG_GOOD;
+	sigs[0].fingerprint = "A1B2C3D4";
+	sigs[0].trusted = 1;
+	sigs[1].status = SIRT_SIG_BAD;
+	sigs[1].fingerprint = "FFFF";
+	m->crypto.status = SIRT_CRYPTO_SIGNED;
+	m->crypto.sigs = sigs;
+	m->crypto.nsigs = 2;
+	assert_int_equal(sirt_triage(r, m, &v, &err), 0);
+	assert_true(has_tag(&v, "signed") && has_tag(&v, "badsig") && has_tag(&v, "goodsig"));
+	assert_true(has_tag(&v, "known") && has_tag(&v, "trusted-field") && has_tag(&v, "trusted-fact"));
+	assert_false(has_tag(&v, "enc"));
+	sirt_verdict_release(&v);
+	/* an untrusted good signature is not "trusted" */
+	sigs[0].trusted = 0;
+	m->crypto.nsigs = 1;
+	assert_int_equal(sirt_triage(r, m, &v, &err), 0);
+	assert_false(has_tag(&v, "trusted-field") || has_tag(&v, "trusted-fact"));
+	assert_true(has_tag(&v, "goodsig") && !has_tag(&v, "badsig"));
+	sirt_verdict_release(&v);
+	/* the message does not own the test's signatures */
+	m->crypto.sigs = NULL;
+	m->crypto.nsigs = 0;
+	m->crypto.status = SIRT_CRYPTO_NONE;
+	sirt_msg_free(&m);
+	sirt_rules_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -506,6 +553,7 @@ int main(void)
 		cmocka_unit_test(test_unquoted),
 		cmocka_unit_test(test_prefilter_same),
 		cmocka_unit_test(test_overrides_and_dirs),
+		cmocka_unit_test(test_crypto_fields),
 	};
 	sirt_log_init("test_rules", 0, SIRT_LOG_ERROR);
 	return cmocka_run_group_tests(tests, NULL, NULL);
