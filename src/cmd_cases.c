@@ -21,7 +21,7 @@ static void print_col(const char *s, int width)
 	while (*p && (width <= 0 || n < width)) {
 		size_t k = 1;
 		if (*p >= 0xc0)
-			while ((p[k] & 0xc0) == 0x80 && k < 4)
+			while (k < 4 && (p[k] & 0xc0) == 0x80)
 				k++;
 		if (*p < 0x20 || *p == 0x7f)
 			putchar(' ');
