@@ -77,6 +77,7 @@ struct imap_src {
 	uint32_t last_uid;              /* committed state */
 	uint32_t search_from;           /* next search starts here */
 	int has_idle, has_move, has_uidplus;
+	int port;                       /* the port connected to */
 	int idling;
 	time_t idle_since;
 	int waiting;                    /* idle() called since the last next() */
@@ -141,7 +142,7 @@ static int imap_fail(struct imap_src *s, int r, const char *what,
 		clean = sirt_utf8_sanitize(resp, strnlen(resp, 300));
 	if (r == MAILIMAP_ERROR_STREAM && s->conn)
 		rc = sirt_err_set(err, cls, "%s: %s:%d: %s (%s)", what,
-				  s->base.conf->host, s->base.conf->port,
+				  s->base.conf->host, s->port,
 				  imap_strerror(r), sirt_conn_error(s->conn));
 	else
 		rc = sirt_err_set(err, cls, "%s: %s%s%s", what, imap_strerror(r),
@@ -399,6 +400,7 @@ static int imap_connect(struct imap_src *s, struct sirt_err *err)
 				    "allow_plaintext = yes and a loopback host", conf->name);
 	if (port == 0)
 		port = conf->tls == SIRT_TLS_IMPLICIT ? 993 : 143;
+	s->port = port;
 	memset(&topts, 0, sizeof(topts));
 	topts.host = conf->host;
 	topts.ca_file = conf->ca_file;
