@@ -19,14 +19,14 @@
 #include "sirt/store.h"
 #include "sirt/util.h"
 
-#define BACKOFF_MIN_S   1
-#define BACKOFF_MAX_S   300
-#define IDLE_SLICE_S    1     /* how often a waiting thread checks for stop */
+#define BACKOFF_MIN_S 1
+#define BACKOFF_MAX_S 300
+#define IDLE_SLICE_S 1 /* how often a waiting thread checks for stop */
 
 static pthread_mutex_t ctx_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake_cond = PTHREAD_COND_INITIALIZER;
-static volatile int stop_flag;   /* read under wake_lock or racily (hint) */
+static volatile int stop_flag; /* read under wake_lock or racily (hint) */
 
 void sirt_daemon_lock(void)
 {
@@ -87,8 +87,8 @@ struct worker {
 	struct sirt_ctx *ctx;
 	const struct sirt_source_conf *sc;
 	const struct sirt_source_ops *ops;
-	int local;               /* backend without its own locking */
-	unsigned int seed;       /* for jitter */
+	int local;	   /* backend without its own locking */
+	unsigned int seed; /* for jitter */
 };
 
 /* Lock around a source call unless the backend locks by itself. */
@@ -148,8 +148,9 @@ static int drain(struct worker *w, struct sirt_source *src, struct sirt_err *err
 		if (n < 0)
 			goto out;
 		if (!r.duplicate)
-			sirt_info("%s: %s %s %s%s", origin, r.new_case ? "new case" :
-				  "follow-up to", r.ref, sirt_severity_name(r.severity),
+			sirt_info("%s: %s %s %s%s", origin,
+				  r.new_case ? "new case" : "follow-up to", r.ref,
+				  sirt_severity_name(r.severity),
 				  r.unparsed ? " (unparsed: needs a human)" : "");
 		sirt_source_msg_release(&sm);
 	}
@@ -192,8 +193,7 @@ static long backoff_ms(struct worker *w, int failures, int temporary)
  * or its own interval where the server has no IDLE); the others are
  * polled every `interval` seconds.  0 = time to drain, -1 = the source
  * failed (err), 1 = stopping. */
-static int wait_for_mail(struct worker *w, struct sirt_source *src,
-			 struct sirt_err *err)
+static int wait_for_mail(struct worker *w, struct sirt_source *src, struct sirt_err *err)
 {
 	double deadline = mono_now() + (w->sc->interval > 0 ? w->sc->interval : 60);
 	int r;
@@ -264,16 +264,16 @@ static void *worker_main(void *arg)
 				   BACKOFF_MAX_S / 60);
 		/* The first retry after a dropped connection comes at once
 		 * (a BYE, a server restart), then the backoff grows. */
-		if (nap(temporary && failures == 1 ? 200 :
-			backoff_ms(w, failures - 1, temporary)))
+		if (nap(temporary && failures == 1 ? 200
+						   : backoff_ms(w, failures - 1, temporary)))
 			break;
 	}
 	return NULL;
 }
 
 /* Start one thread per configured source (or only the one named). */
-static int start_workers(struct sirt_ctx *ctx, const char *only,
-			 struct worker **ws_r, size_t *n_r, struct sirt_err *err)
+static int start_workers(struct sirt_ctx *ctx, const char *only, struct worker **ws_r,
+			 size_t *n_r, struct sirt_err *err)
 {
 	struct worker *ws;
 	size_t i, n = 0;
@@ -309,8 +309,8 @@ static int start_workers(struct sirt_ctx *ctx, const char *only,
 	if (n == 0) {
 		free(ws);
 		*ws_r = NULL;
-		return sirt_err_set(err, SIRT_E_CONFIG, only ?
-				    "no usable source named '%s'" : "no usable source%s",
+		return sirt_err_set(err, SIRT_E_CONFIG,
+				    only ? "no usable source named '%s'" : "no usable source%s",
 				    only ? only : " configured");
 	}
 	return 0;
@@ -371,12 +371,11 @@ static void reload(struct sirt_ctx *ctx)
 		sirt_config_free(&old_cfg);
 		apply_log_target(cfg);
 	}
-	sirt_info("SIGHUP: configuration and rules reloaded (%zu source%s)",
-		  ctx->cfg->nsources, ctx->cfg->nsources == 1 ? "" : "s");
+	sirt_info("SIGHUP: configuration and rules reloaded (%zu source%s)", ctx->cfg->nsources,
+		  ctx->cfg->nsources == 1 ? "" : "s");
 }
 
-int sirt_daemon_run(struct sirt_ctx *ctx, const char *only,
-		    struct sirt_err *err)
+int sirt_daemon_run(struct sirt_ctx *ctx, const char *only, struct sirt_err *err)
 {
 	struct worker *ws = NULL;
 	sigset_t set, old;
@@ -403,8 +402,9 @@ int sirt_daemon_run(struct sirt_ctx *ctx, const char *only,
 			if (sigwait(&set, &sig) != 0)
 				sig = SIGTERM;
 		} while (sig == SIGPIPE);
-		sirt_info("%s: finishing the current messages",
-			  sig == SIGHUP ? "SIGHUP" : sig == SIGINT ? "SIGINT" : "SIGTERM");
+		sirt_info("%s: finishing the current messages", sig == SIGHUP	? "SIGHUP"
+								: sig == SIGINT ? "SIGINT"
+										: "SIGTERM");
 		set_stop(1);
 		join_workers(&ws, n);
 		if (sig != SIGHUP)

@@ -50,82 +50,95 @@
 #include "sirt/tls.h"
 #include "sirt/util.h"
 
-#define IMAP_TIMEOUT_S   60
-#define GROUP_BYTES      (8u * 1024 * 1024)  /* bodies per FETCH */
-#define GROUP_MAX        500                 /* messages per FETCH */
-#define IDLE_MAX_S       (29 * 60)           /* RFC 2177: re-issue < 30 min */
-#define FILED_KEYWORD    "$SirtFiled"
+#define IMAP_TIMEOUT_S 60
+#define GROUP_BYTES (8u * 1024 * 1024) /* bodies per FETCH */
+#define GROUP_MAX 500		       /* messages per FETCH */
+#define IDLE_MAX_S (29 * 60)	       /* RFC 2177: re-issue < 30 min */
+#define FILED_KEYWORD "$SirtFiled"
 
 struct imap_item {
 	uint32_t uid;
-	uint32_t size;         /* RFC822.SIZE */
-	int state;             /* ITEM_* */
-	time_t received;       /* INTERNALDATE, 0 if unknown */
-	const char *body;      /* into the group's fetch result */
+	uint32_t size;	  /* RFC822.SIZE */
+	int state;	  /* ITEM_* */
+	time_t received;  /* INTERNALDATE, 0 if unknown */
+	const char *body; /* into the group's fetch result */
 	size_t body_len;
 };
 
 enum { ITEM_NEW = 0, ITEM_HANDED, ITEM_ACKED, ITEM_GONE };
 
 struct imap_src {
-	struct sirt_source base;        /* first */
+	struct sirt_source base; /* first */
 	mailimap *imap;
-	struct sirt_conn *conn;         /* borrowed: owned by imap's stream */
+	struct sirt_conn *conn; /* borrowed: owned by imap's stream */
 	char *mailbox;
-	char *key_uid, *key_validity;   /* state keys */
+	char *key_uid, *key_validity; /* state keys */
 	uint32_t uidvalidity;
-	uint32_t last_uid;              /* committed state */
-	uint32_t search_from;           /* next search starts here */
+	uint32_t last_uid;    /* committed state */
+	uint32_t search_from; /* next search starts here */
 	int has_idle, has_move, has_uidplus;
-	int port;                       /* the port connected to */
+	int port; /* the port connected to */
 	int idling;
 	time_t idle_since;
-	int waiting;                    /* idle() called since the last next() */
+	int waiting; /* idle() called since the last next() */
 	time_t wait_since;
 	size_t max_size;
 
-	uint32_t *uids;                 /* found by the last search, ascending */
+	uint32_t *uids; /* found by the last search, ascending */
 	size_t nuids, uidpos;
 
-	struct imap_item *batch;        /* the current batch */
+	struct imap_item *batch; /* the current batch */
 	size_t nbatch;
-	size_t fetched;                 /* items whose bodies were requested */
+	size_t fetched; /* items whose bodies were requested */
 
-	clist *group;                   /* fetch result of the current group */
-	size_t group_first, group_n;    /* batch indexes it covers */
-	size_t handpos;                 /* next batch index to hand out */
-	int tx_open;                    /* a store batch spans the group */
+	clist *group;		     /* fetch result of the current group */
+	size_t group_first, group_n; /* batch indexes it covers */
+	size_t handpos;		     /* next batch index to hand out */
+	int tx_open;		     /* a store batch spans the group */
 
 	char idbuf[32];
 };
-
 
 /* libetpan's error code in words, for messages. */
 static const char *imap_strerror(int r)
 {
 	switch (r) {
-	case MAILIMAP_ERROR_STREAM: return "connection lost";
-	case MAILIMAP_ERROR_PARSE: return "unparsable server response";
-	case MAILIMAP_ERROR_MEMORY: return "out of memory";
-	case MAILIMAP_ERROR_LOGIN: return "login refused";
-	case MAILIMAP_ERROR_SELECT: return "SELECT refused";
-	case MAILIMAP_ERROR_UID_FETCH: return "UID FETCH refused";
-	case MAILIMAP_ERROR_UID_SEARCH: return "UID SEARCH refused";
-	case MAILIMAP_ERROR_UID_STORE: return "UID STORE refused";
-	case MAILIMAP_ERROR_UID_COPY: return "UID COPY refused";
-	case MAILIMAP_ERROR_UID_MOVE: return "UID MOVE refused";
-	case MAILIMAP_ERROR_EXPUNGE: return "UID EXPUNGE refused";
-	case MAILIMAP_ERROR_STARTTLS: return "STARTTLS refused";
-	case MAILIMAP_ERROR_SASL: return "authentication refused";
-	case MAILIMAP_ERROR_EXTENSION: return "extension not supported";
-	default: return "IMAP error";
+	case MAILIMAP_ERROR_STREAM:
+		return "connection lost";
+	case MAILIMAP_ERROR_PARSE:
+		return "unparsable server response";
+	case MAILIMAP_ERROR_MEMORY:
+		return "out of memory";
+	case MAILIMAP_ERROR_LOGIN:
+		return "login refused";
+	case MAILIMAP_ERROR_SELECT:
+		return "SELECT refused";
+	case MAILIMAP_ERROR_UID_FETCH:
+		return "UID FETCH refused";
+	case MAILIMAP_ERROR_UID_SEARCH:
+		return "UID SEARCH refused";
+	case MAILIMAP_ERROR_UID_STORE:
+		return "UID STORE refused";
+	case MAILIMAP_ERROR_UID_COPY:
+		return "UID COPY refused";
+	case MAILIMAP_ERROR_UID_MOVE:
+		return "UID MOVE refused";
+	case MAILIMAP_ERROR_EXPUNGE:
+		return "UID EXPUNGE refused";
+	case MAILIMAP_ERROR_STARTTLS:
+		return "STARTTLS refused";
+	case MAILIMAP_ERROR_SASL:
+		return "authentication refused";
+	case MAILIMAP_ERROR_EXTENSION:
+		return "extension not supported";
+	default:
+		return "IMAP error";
 	}
 }
 
 /* Fill err for a failed libetpan call: stream/parse problems are
  * temporary (reconnect), refusals carry the server's words. */
-static int imap_fail(struct imap_src *s, int r, const char *what,
-		     struct sirt_err *err)
+static int imap_fail(struct imap_src *s, int r, const char *what, struct sirt_err *err)
 {
 	const char *resp = s->imap ? s->imap->imap_response : NULL;
 	enum sirt_err_class cls = SIRT_E_PROTO;
@@ -141,9 +154,8 @@ static int imap_fail(struct imap_src *s, int r, const char *what,
 	if (resp && *resp && r != MAILIMAP_ERROR_STREAM)
 		clean = sirt_utf8_sanitize(resp, strnlen(resp, 300));
 	if (r == MAILIMAP_ERROR_STREAM && s->conn)
-		rc = sirt_err_set(err, cls, "%s: %s:%d: %s (%s)", what,
-				  s->base.conf->host, s->port,
-				  imap_strerror(r), sirt_conn_error(s->conn));
+		rc = sirt_err_set(err, cls, "%s: %s:%d: %s (%s)", what, s->base.conf->host,
+				  s->port, imap_strerror(r), sirt_conn_error(s->conn));
 	else
 		rc = sirt_err_set(err, cls, "%s: %s%s%s", what, imap_strerror(r),
 				  clean ? ": " : "", clean ? clean : "");
@@ -173,8 +185,7 @@ static int refresh_caps(struct imap_src *s, struct sirt_err *err)
 /* The password of source conf: password_file, else the environment
  * variable SIRT_PASSWORD_<NAME> (upper case, other than [A-Z0-9] -> _).
  * The result is the caller's, to wipe and free. */
-static int get_password(const struct sirt_source_conf *conf, char **pw_r,
-			struct sirt_err *err)
+static int get_password(const struct sirt_source_conf *conf, char **pw_r, struct sirt_err *err)
 {
 	struct sirt_buf var = SIRT_BUF_INIT;
 	const char *p, *v;
@@ -196,8 +207,8 @@ static int get_password(const struct sirt_source_conf *conf, char **pw_r,
 	v = getenv(var.data);
 	if (!v || !*v) {
 		sirt_err_set(err, SIRT_E_CONFIG,
-			     "source '%s': no password: set password_file or %s",
-			     conf->name, var.data);
+			     "source '%s': no password: set password_file or %s", conf->name,
+			     var.data);
 		goto out;
 	}
 	*pw_r = sirt_xstrdup(v);
@@ -217,15 +228,15 @@ static int authenticate(struct imap_src *s, struct sirt_err *err)
 	int r, rc = -1;
 
 	if (!conf->user)
-		return sirt_err_set(err, SIRT_E_CONFIG, "source '%s': no user",
-				    conf->name);
+		return sirt_err_set(err, SIRT_E_CONFIG, "source '%s': no user", conf->name);
 	if (!auth)
 		auth = conf->oauth2_token_file ? "xoauth2" : "login";
 	if (!strcasecmp(auth, "xoauth2")) {
 		if (!conf->oauth2_token_file)
-			return sirt_err_set(err, SIRT_E_CONFIG,
-					    "source '%s': auth = xoauth2 needs oauth2_token_file",
-					    conf->name);
+			return sirt_err_set(
+				err, SIRT_E_CONFIG,
+				"source '%s': auth = xoauth2 needs oauth2_token_file",
+				conf->name);
 		if (sirt_read_secret(conf->oauth2_token_file, &secret, err) < 0)
 			return -1;
 		r = mailimap_oauth2_authenticate(s->imap, conf->user, secret);
@@ -233,9 +244,8 @@ static int authenticate(struct imap_src *s, struct sirt_err *err)
 		if (get_password(conf, &secret, err) < 0)
 			return -1;
 		if (!strcasecmp(auth, "plain"))
-			r = mailimap_authenticate(s->imap, "PLAIN", NULL, NULL,
-						  NULL, conf->user, conf->user,
-						  secret, NULL);
+			r = mailimap_authenticate(s->imap, "PLAIN", NULL, NULL, NULL,
+						  conf->user, conf->user, secret, NULL);
 		else
 			r = mailimap_login(s->imap, conf->user, secret);
 	} else {
@@ -251,9 +261,8 @@ static int authenticate(struct imap_src *s, struct sirt_err *err)
 		const char *resp = s->imap->imap_response;
 		char *clean = resp ? sirt_utf8_sanitize(resp, strnlen(resp, 300)) : NULL;
 
-		sirt_err_set(err, SIRT_E_AUTH, "login as '%s' at %s refused%s%s",
-			     conf->user, conf->host, clean ? ": " : "",
-			     clean ? clean : "");
+		sirt_err_set(err, SIRT_E_AUTH, "login as '%s' at %s refused%s%s", conf->user,
+			     conf->host, clean ? ": " : "", clean ? clean : "");
 		free(clean);
 		goto out;
 	}
@@ -391,13 +400,13 @@ static int imap_connect(struct imap_src *s, struct sirt_err *err)
 	int port = conf->port, r, greeting;
 
 	if (!conf->host)
-		return sirt_err_set(err, SIRT_E_CONFIG, "source '%s': no host",
-				    conf->name);
+		return sirt_err_set(err, SIRT_E_CONFIG, "source '%s': no host", conf->name);
 	if (conf->tls == SIRT_TLS_NONE &&
 	    !(conf->allow_plaintext && sirt_host_is_loopback(conf->host)))
 		return sirt_err_set(err, SIRT_E_CONFIG,
 				    "source '%s': tls = none is only allowed with "
-				    "allow_plaintext = yes and a loopback host", conf->name);
+				    "allow_plaintext = yes and a loopback host",
+				    conf->name);
 	if (port == 0)
 		port = conf->tls == SIRT_TLS_IMPLICIT ? 993 : 143;
 	s->port = port;
@@ -461,9 +470,10 @@ static int imap_connect(struct imap_src *s, struct sirt_err *err)
 	s->has_move = mailimap_has_extension(s->imap, "MOVE");
 	s->has_uidplus = mailimap_has_uidplus(s->imap);
 	if (conf->after == SIRT_AFTER_MOVE && !s->has_move && !s->has_uidplus)
-		return sirt_err_set(err, SIRT_E_CONFIG,
-				    "source '%s': after = move needs a server with MOVE or UIDPLUS",
-				    conf->name);
+		return sirt_err_set(
+			err, SIRT_E_CONFIG,
+			"source '%s': after = move needs a server with MOVE or UIDPLUS",
+			conf->name);
 	r = mailimap_select(s->imap, s->mailbox);
 	if (r != MAILIMAP_NO_ERROR) {
 		imap_fail(s, r, "SELECT", err);
@@ -507,9 +517,9 @@ static int imap_open(const struct sirt_source_conf *conf, struct sirt_ctx *ctx,
 		return -1;
 	}
 	sirt_debug("source %s: connected to %s, mailbox '%s', uidvalidity %" PRIu32
-		   ", last uid %" PRIu32 "%s%s", conf->name, conf->host, s->mailbox,
-		   s->uidvalidity, s->last_uid, s->has_idle ? ", IDLE" : "",
-		   s->has_move ? ", MOVE" : "");
+		   ", last uid %" PRIu32 "%s%s",
+		   conf->name, conf->host, s->mailbox, s->uidvalidity, s->last_uid,
+		   s->has_idle ? ", IDLE" : "", s->has_move ? ", MOVE" : "");
 	*src_r = &s->base;
 	return 0;
 }
@@ -575,8 +585,8 @@ static time_t imap_date(const struct mailimap_date_time *d)
 	time_t t;
 	int zone, off;
 
-	if (!d || d->dt_month < 1 || d->dt_month > 12 || d->dt_day < 1 ||
-	    d->dt_day > 31 || d->dt_year < 1970)
+	if (!d || d->dt_month < 1 || d->dt_month > 12 || d->dt_day < 1 || d->dt_day > 31 ||
+	    d->dt_year < 1970)
 		return 0;
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = d->dt_year - 1900;
@@ -588,7 +598,7 @@ static time_t imap_date(const struct mailimap_date_time *d)
 	t = timegm(&tm);
 	if (t == (time_t)-1)
 		return 0;
-	zone = d->dt_zone;   /* e.g. +0130 as 130 */
+	zone = d->dt_zone; /* e.g. +0130 as 130 */
 	off = (zone / 100) * 3600 + (zone % 100) * 60;
 	return t - off;
 }
@@ -630,8 +640,7 @@ static void parse_msg_att(struct mailimap_msg_att *att, struct fetched *f)
 
 /* A set of the batch items [first, first+n) with state want (or all
  * if want < 0), consecutive UIDs joined into ranges.  NULL if empty. */
-static struct mailimap_set *batch_set(struct imap_src *s, size_t first, size_t n,
-				      int want)
+static struct mailimap_set *batch_set(struct imap_src *s, size_t first, size_t n, int want)
 {
 	struct mailimap_set *set = mailimap_set_new_empty();
 	uint32_t lo = 0, hi = 0;
@@ -661,12 +670,11 @@ static struct mailimap_set *batch_set(struct imap_src *s, size_t first, size_t n
 	return set;
 }
 
-static struct imap_item *find_item(struct imap_src *s, size_t first, size_t n,
-				   uint32_t uid)
+static struct imap_item *find_item(struct imap_src *s, size_t first, size_t n, uint32_t uid)
 {
 	size_t lo = first, hi = first + n;
 
-	while (lo < hi) {   /* batch is ascending */
+	while (lo < hi) { /* batch is ascending */
 		size_t mid = lo + (hi - lo) / 2;
 		if (s->batch[mid].uid == uid)
 			return &s->batch[mid];
@@ -702,10 +710,14 @@ static int start_batch(struct imap_src *s, struct sirt_err *err)
 	ft = mailimap_fetch_type_new_fetch_att_list_empty();
 	if (!set || !ft ||
 	    mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid()) ||
-	    mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_rfc822_size()) ||
-	    mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_internaldate())) {
-		if (set) mailimap_set_free(set);
-		if (ft) mailimap_fetch_type_free(ft);
+	    mailimap_fetch_type_new_fetch_att_list_add(ft,
+						       mailimap_fetch_att_new_rfc822_size()) ||
+	    mailimap_fetch_type_new_fetch_att_list_add(ft,
+						       mailimap_fetch_att_new_internaldate())) {
+		if (set)
+			mailimap_set_free(set);
+		if (ft)
+			mailimap_fetch_type_free(ft);
 		return sirt_err_set(err, SIRT_E_FATAL, "out of memory");
 	}
 	r = mailimap_uid_fetch(s->imap, set, ft, &res);
@@ -772,10 +784,11 @@ static int fetch_group(struct imap_src *s, struct sirt_err *err)
 	ft = mailimap_fetch_type_new_fetch_att_list_empty();
 	if (!sec || !ft ||
 	    mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid()) ||
-	    mailimap_fetch_type_new_fetch_att_list_add(ft,
-		mailimap_fetch_att_new_body_peek_section(sec))) {
+	    mailimap_fetch_type_new_fetch_att_list_add(
+		    ft, mailimap_fetch_att_new_body_peek_section(sec))) {
 		mailimap_set_free(set);
-		if (ft) mailimap_fetch_type_free(ft);
+		if (ft)
+			mailimap_fetch_type_free(ft);
 		return sirt_err_set(err, SIRT_E_FATAL, "out of memory");
 	}
 	r = mailimap_uid_fetch(s->imap, set, ft, &res);
@@ -817,8 +830,7 @@ static int tx_begin(struct imap_src *s, struct sirt_err *err)
 	if (s->tx_open)
 		return 0;
 	sirt_daemon_lock();
-	if (sirt_ctx_store(ctx, err) < 0 ||
-	    sirt_store_batch_begin(ctx->store, err) < 0) {
+	if (sirt_ctx_store(ctx, err) < 0 || sirt_store_batch_begin(ctx->store, err) < 0) {
 		sirt_daemon_unlock();
 		return -1;
 	}
@@ -876,7 +888,8 @@ static int apply_batch(struct imap_src *s, struct sirt_err *err)
 		mailimap_store_att_flags_free(sa);
 		if (r != MAILIMAP_NO_ERROR) {
 			mailimap_set_free(set);
-			return imap_fail(s, r, "UID STORE +FLAGS (\\Seen " FILED_KEYWORD ")", err);
+			return imap_fail(s, r, "UID STORE +FLAGS (\\Seen " FILED_KEYWORD ")",
+					 err);
 		}
 	} else if (set && conf->after == SIRT_AFTER_MOVE) {
 		if (s->has_move) {
@@ -916,8 +929,7 @@ static int apply_batch(struct imap_src *s, struct sirt_err *err)
 	return 0;
 }
 
-static int imap_next(struct sirt_source *src, struct sirt_source_msg *m,
-		     struct sirt_err *err)
+static int imap_next(struct sirt_source *src, struct sirt_source_msg *m, struct sirt_err *err)
 {
 	struct imap_src *s = (struct imap_src *)src;
 
@@ -985,8 +997,7 @@ fail:
 	return sirt_err_prefix(err, "source %s", src->conf->name);
 }
 
-static int imap_ack(struct sirt_source *src, struct sirt_source_msg *m,
-		    struct sirt_err *err)
+static int imap_ack(struct sirt_source *src, struct sirt_source_msg *m, struct sirt_err *err)
 {
 	struct imap_item *item = m->priv;
 
@@ -1032,8 +1043,8 @@ static int imap_idle(struct sirt_source *src, int timeout_s, struct sirt_err *er
 	}
 	if (s->idling && now - s->idle_since >= IDLE_MAX_S)
 		return 1;
-	if (!s->has_idle && now - s->wait_since >= (src->conf->interval > 0 ?
-						     src->conf->interval : 60))
+	if (!s->has_idle &&
+	    now - s->wait_since >= (src->conf->interval > 0 ? src->conf->interval : 60))
 		return 1;
 	if (s->has_idle && !s->idling) {
 		r = mailimap_idle(s->imap);

@@ -23,10 +23,10 @@
 struct sirt_conn {
 	int fd;
 	int timeout_ms;
-	gnutls_session_t session;           /* NULL until sirt_conn_tls() */
+	gnutls_session_t session; /* NULL until sirt_conn_tls() */
 	gnutls_certificate_credentials_t cred;
-	int tls;                            /* handshake done */
-	const char *error;                  /* static text */
+	int tls;	   /* handshake done */
+	const char *error; /* static text */
 };
 
 /* Set fd's O_NONBLOCK to on; 0 ok. */
@@ -46,7 +46,7 @@ static int set_nonblock(int fd, int on)
 static void tune_socket(int fd, int timeout_s)
 {
 	int on = 1, idle = 60, intvl = 15, cnt = 4;
-	struct timeval tv = { timeout_s, 0 };
+	struct timeval tv = {timeout_s, 0};
 
 	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
@@ -98,8 +98,8 @@ fail:
 	return -1;
 }
 
-int sirt_conn_open(const char *host, int port, int timeout_s,
-		   struct sirt_conn **c_r, struct sirt_err *err)
+int sirt_conn_open(const char *host, int port, int timeout_s, struct sirt_conn **c_r,
+		   struct sirt_err *err)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	char portstr[16];
@@ -122,8 +122,8 @@ int sirt_conn_open(const char *host, int port, int timeout_s,
 	}
 	freeaddrinfo(res);
 	if (fd < 0)
-		return sirt_err_set(err, SIRT_E_TEMP, "cannot connect to %s:%d: %s",
-				    host, port, strerror(saved));
+		return sirt_err_set(err, SIRT_E_TEMP, "cannot connect to %s:%d: %s", host, port,
+				    strerror(saved));
 	tune_socket(fd, timeout_s);
 	*c_r = sirt_xcalloc(1, sizeof(**c_r));
 	(*c_r)->fd = fd;
@@ -180,16 +180,19 @@ static int parse_pin(const char *s, unsigned char out[32])
 /* Why verification failed, in words, from GnuTLS's status bits. */
 static void describe_status(unsigned status, struct sirt_buf *b)
 {
-	static const struct { unsigned bit; const char *what; } t[] = {
-		{ GNUTLS_CERT_SIGNER_NOT_FOUND, "signer not found" },
-		{ GNUTLS_CERT_SIGNER_NOT_CA, "signer is not a CA" },
-		{ GNUTLS_CERT_UNEXPECTED_OWNER, "name does not match" },
-		{ GNUTLS_CERT_EXPIRED, "expired" },
-		{ GNUTLS_CERT_NOT_ACTIVATED, "not yet valid" },
-		{ GNUTLS_CERT_REVOKED, "revoked" },
-		{ GNUTLS_CERT_INSECURE_ALGORITHM, "insecure algorithm" },
-		{ GNUTLS_CERT_SIGNATURE_FAILURE, "bad signature" },
-		{ GNUTLS_CERT_PURPOSE_MISMATCH, "not for TLS servers" },
+	static const struct {
+		unsigned bit;
+		const char *what;
+	} t[] = {
+		{GNUTLS_CERT_SIGNER_NOT_FOUND, "signer not found"},
+		{GNUTLS_CERT_SIGNER_NOT_CA, "signer is not a CA"},
+		{GNUTLS_CERT_UNEXPECTED_OWNER, "name does not match"},
+		{GNUTLS_CERT_EXPIRED, "expired"},
+		{GNUTLS_CERT_NOT_ACTIVATED, "not yet valid"},
+		{GNUTLS_CERT_REVOKED, "revoked"},
+		{GNUTLS_CERT_INSECURE_ALGORITHM, "insecure algorithm"},
+		{GNUTLS_CERT_SIGNATURE_FAILURE, "bad signature"},
+		{GNUTLS_CERT_PURPOSE_MISMATCH, "not for TLS servers"},
 	};
 	size_t i;
 	int first = 1;
@@ -207,8 +210,7 @@ static void describe_status(unsigned status, struct sirt_buf *b)
 }
 
 /* Compare the peer's certificate with the pinned fingerprint. */
-static int check_pin(struct sirt_conn *c, const struct sirt_tls_opts *o,
-		     struct sirt_err *err)
+static int check_pin(struct sirt_conn *c, const struct sirt_tls_opts *o, struct sirt_err *err)
 {
 	const gnutls_datum_t *certs;
 	unsigned int ncerts = 0;
@@ -216,25 +218,23 @@ static int check_pin(struct sirt_conn *c, const struct sirt_tls_opts *o,
 	char hex[65];
 
 	if (parse_pin(o->pin_sha256, want) < 0)
-		return sirt_err_set(err, SIRT_E_CONFIG,
-				    "pin_sha256 is not 64 hex digits");
+		return sirt_err_set(err, SIRT_E_CONFIG, "pin_sha256 is not 64 hex digits");
 	certs = gnutls_certificate_get_peers(c->session, &ncerts);
 	if (!certs || ncerts == 0)
-		return sirt_err_set(err, SIRT_E_TLS, "%s sent no certificate",
-				    o->host);
+		return sirt_err_set(err, SIRT_E_TLS, "%s sent no certificate", o->host);
 	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, certs[0].data, certs[0].size, got) < 0)
 		return sirt_err_set(err, SIRT_E_FATAL, "cannot hash certificate");
 	if (memcmp(want, got, 32) != 0) {
 		sirt_sha256_hex(certs[0].data, certs[0].size, hex);
-		return sirt_err_set(err, SIRT_E_TLS,
-				    "certificate for %s does not match pin_sha256 (server sent %s)",
-				    o->host, hex);
+		return sirt_err_set(
+			err, SIRT_E_TLS,
+			"certificate for %s does not match pin_sha256 (server sent %s)",
+			o->host, hex);
 	}
 	return 0;
 }
 
-int sirt_conn_tls(struct sirt_conn *c, const struct sirt_tls_opts *o,
-		  struct sirt_err *err)
+int sirt_conn_tls(struct sirt_conn *c, const struct sirt_tls_opts *o, struct sirt_err *err)
 {
 	struct sirt_buf why = SIRT_BUF_INIT;
 	struct in6_addr a6;
@@ -251,15 +251,14 @@ int sirt_conn_tls(struct sirt_conn *c, const struct sirt_tls_opts *o,
 							   GNUTLS_X509_FMT_PEM);
 		if (r <= 0) {
 			sirt_err_set(err, SIRT_E_CONFIG, "cannot load ca_file '%s': %s",
-				     o->ca_file, r == 0 ? "no certificate in it" :
-				     gnutls_strerror(r));
+				     o->ca_file,
+				     r == 0 ? "no certificate in it" : gnutls_strerror(r));
 			goto out;
 		}
 	} else {
 		r = gnutls_certificate_set_x509_system_trust(c->cred);
 		if (r < 0) {
-			sirt_err_set(err, SIRT_E_CONFIG,
-				     "cannot load the system CA store: %s",
+			sirt_err_set(err, SIRT_E_CONFIG, "cannot load the system CA store: %s",
 				     gnutls_strerror(r));
 			goto out;
 		}
@@ -272,10 +271,8 @@ int sirt_conn_tls(struct sirt_conn *c, const struct sirt_tls_opts *o,
 	gnutls_set_default_priority(c->session);
 	gnutls_credentials_set(c->session, GNUTLS_CRD_CERTIFICATE, c->cred);
 	/* SNI only for DNS names (RFC 6066 forbids IP literals). */
-	if (inet_pton(AF_INET, o->host, &a4) != 1 &&
-	    inet_pton(AF_INET6, o->host, &a6) != 1)
-		gnutls_server_name_set(c->session, GNUTLS_NAME_DNS, o->host,
-				       strlen(o->host));
+	if (inet_pton(AF_INET, o->host, &a4) != 1 && inet_pton(AF_INET6, o->host, &a6) != 1)
+		gnutls_server_name_set(c->session, GNUTLS_NAME_DNS, o->host, strlen(o->host));
 	/* Chain and name are always verified; a pin is checked on top. */
 	gnutls_session_set_verify_cert(c->session, o->host, 0);
 	gnutls_transport_set_int(c->session, c->fd);
@@ -286,16 +283,17 @@ int sirt_conn_tls(struct sirt_conn *c, const struct sirt_tls_opts *o,
 	while (r < 0 && gnutls_error_is_fatal(r) == 0);
 	if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
 		describe_status(gnutls_session_get_verify_cert_status(c->session), &why);
-		sirt_err_set(err, SIRT_E_TLS, "certificate for %s not trusted: %s",
-			     o->host, why.data);
+		sirt_err_set(err, SIRT_E_TLS, "certificate for %s not trusted: %s", o->host,
+			     why.data);
 		goto out;
 	}
 	if (r < 0) {
-		sirt_err_set(err, r == GNUTLS_E_PREMATURE_TERMINATION ||
-			     r == GNUTLS_E_PULL_ERROR || r == GNUTLS_E_PUSH_ERROR ||
-			     r == GNUTLS_E_TIMEDOUT ? SIRT_E_TEMP : SIRT_E_TLS,
-			     "TLS handshake with %s failed: %s", o->host,
-			     gnutls_strerror(r));
+		sirt_err_set(err,
+			     r == GNUTLS_E_PREMATURE_TERMINATION || r == GNUTLS_E_PULL_ERROR ||
+					     r == GNUTLS_E_PUSH_ERROR || r == GNUTLS_E_TIMEDOUT
+				     ? SIRT_E_TEMP
+				     : SIRT_E_TLS,
+			     "TLS handshake with %s failed: %s", o->host, gnutls_strerror(r));
 		goto out;
 	}
 	if (o->pin_sha256 && check_pin(c, o, err) < 0)
@@ -310,7 +308,7 @@ out:
 /* Wait until fd is readable; 1 ready, 0 timeout, -1 error. */
 static int wait_readable(int fd, int timeout_ms)
 {
-	struct pollfd pfd = { fd, POLLIN, 0 };
+	struct pollfd pfd = {fd, POLLIN, 0};
 	int r;
 
 	do
@@ -334,8 +332,8 @@ ssize_t sirt_conn_read(struct sirt_conn *c, void *buf, size_t n)
 		if (r == GNUTLS_E_PREMATURE_TERMINATION)
 			return 0;
 		if (r < 0) {
-			c->error = r == GNUTLS_E_TIMEDOUT ? "timed out" :
-				gnutls_strerror((int)r);
+			c->error =
+				r == GNUTLS_E_TIMEDOUT ? "timed out" : gnutls_strerror((int)r);
 			return -1;
 		}
 		return r;

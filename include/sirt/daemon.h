@@ -31,8 +31,7 @@ struct sirt_ctx;
 /* Run until SIGTERM/SIGINT.  only_source (may be NULL) restricts the
  * daemon to one [source NAME].  Returns 0 after a clean stop, -1 if it
  * could not start (err set). */
-int sirt_daemon_run(struct sirt_ctx *ctx, const char *only_source,
-		    struct sirt_err *err);
+int sirt_daemon_run(struct sirt_ctx *ctx, const char *only_source, struct sirt_err *err);
 
 /* The lock around the shared context (recursive; harmless when no
  * daemon runs).  A source backend that uses the store from next(),

@@ -26,23 +26,22 @@ struct sirt_conn;
 struct _mailstream_low;
 
 struct sirt_tls_opts {
-	const char *host;        /* name checked against the certificate */
-	const char *ca_file;     /* PEM trust anchors, NULL = system store */
-	const char *pin_sha256;  /* hex (colons allowed) of the server
-	                            certificate's DER, or NULL */
+	const char *host;	/* name checked against the certificate */
+	const char *ca_file;	/* PEM trust anchors, NULL = system store */
+	const char *pin_sha256; /* hex (colons allowed) of the server
+				   certificate's DER, or NULL */
 };
 
 /* Connect to host:port over TCP (every address getaddrinfo gives, in
  * order), with TCP keepalive on and timeout_s for connect, reads and
  * writes.  *c_r is the caller's (sirt_conn_free). */
-int sirt_conn_open(const char *host, int port, int timeout_s,
-		   struct sirt_conn **c_r, struct sirt_err *err);
+int sirt_conn_open(const char *host, int port, int timeout_s, struct sirt_conn **c_r,
+		   struct sirt_err *err);
 
 /* Handshake TLS over c and verify the peer (see above).  On failure err
  * is SIRT_E_TLS and says why, e.g. "certificate for 127.0.0.1 not
  * trusted: signer not found; set ca_file". */
-int sirt_conn_tls(struct sirt_conn *c, const struct sirt_tls_opts *o,
-		  struct sirt_err *err);
+int sirt_conn_tls(struct sirt_conn *c, const struct sirt_tls_opts *o, struct sirt_err *err);
 
 /* Read/write like read(2)/write(2) (TLS if started).  Read returns 0 at
  * end of stream, -1 on error or timeout. */

@@ -85,7 +85,7 @@ static void *plain_server(void *arg)
 
 static void test_tls_to_plain_server_fails(void **state)
 {
-	struct sirt_tls_opts o = { "127.0.0.1", NULL, NULL };
+	struct sirt_tls_opts o = {"127.0.0.1", NULL, NULL};
 	struct sirt_conn *c = NULL;
 	struct sirt_err err;
 	pthread_t th;
@@ -109,7 +109,7 @@ static void test_tls_to_plain_server_fails(void **state)
 
 static void test_bad_ca_file_is_config_error(void **state)
 {
-	struct sirt_tls_opts o = { "127.0.0.1", "/nonexistent/ca.pem", NULL };
+	struct sirt_tls_opts o = {"127.0.0.1", "/nonexistent/ca.pem", NULL};
 	struct sirt_conn *c = NULL;
 	struct sirt_err err;
 	int port, lfd;
