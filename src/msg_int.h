@@ -16,7 +16,8 @@ char *msg_to_utf8(const char *cs, const void *data, size_t len);
  * 8-bit text read as UTF-8 or windows-1252.  Result is the caller's. */
 char *msg_decode_header(const char *value, size_t len);
 
-/* Render HTML (already UTF-8) to plain text with libxml2: script, style
+/* Render HTML (already UTF-8) to plain text with libxml2's SAX parser
+ * (memory does not grow with the document): script, style
  * and head skipped, block elements become line breaks.  Link targets
  * (a/area href) are appended to urls (a buffer of NUL-separated
  * strings).  Returns the caller's sanitized UTF-8 text. */

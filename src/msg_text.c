@@ -10,7 +10,6 @@
 #include <strings.h>
 #include <libetpan/libetpan.h>
 #include <libxml/HTMLparser.h>
-#include <libxml/tree.h>
 #include "sirt/buf.h"
 #include "sirt/util.h"
 #include "msg_int.h"
@@ -409,7 +408,8 @@ static const char *const html_block[] = { "p", "div", "li", "ul", "ol",
 struct html_out {
 	struct sirt_buf *b;
 	struct sirt_buf *urls;
-	int pre;
+	int pre;       /* inside <pre> */
+	int skip;      /* inside script, style, head, ... */
 };
 
 static void html_newline(struct html_out *o)
@@ -464,35 +464,33 @@ static void html_href(struct html_out *o, const char *href)
 	sirt_buf_addc(o->urls, '\0');
 }
 
-/* Entering node n; returns 1 to descend into its children. */
-static int html_enter(struct html_out *o, xmlNode *n)
+/* SAX: an element opens. */
+static void html_start(void *ctx, const xmlChar *xname, const xmlChar **attrs)
 {
-	const char *name;
-	xmlChar *href;
+	struct html_out *o = ctx;
+	const char *name = (const char *)xname;
+	size_t i;
 
-	if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
-		if (n->content)
-			html_text(o, (const char *)n->content);
-		return 0;
+	if (!name)
+		return;
+	if (name_in(name, html_skip)) {
+		o->skip++;
+		return;
 	}
-	if (n->type != XML_ELEMENT_NODE || !n->name)
-		return n->type == XML_DOCUMENT_NODE ||
-		       n->type == XML_HTML_DOCUMENT_NODE;
-	name = (const char *)n->name;
-	if (name_in(name, html_skip))
-		return 0;
-	if (strcasecmp(name, "a") == 0 || strcasecmp(name, "area") == 0) {
-		href = xmlGetProp(n, (const xmlChar *)"href");
-		if (href) {
-			html_href(o, (const char *)href);
-			xmlFree(href);
-		}
+	if (o->skip)
+		return;
+	if ((strcasecmp(name, "a") == 0 || strcasecmp(name, "area") == 0) && attrs) {
+		for (i = 0; attrs[i] && i < 2 * 256; i += 2)
+			if (strcasecmp((const char *)attrs[i], "href") == 0 && attrs[i + 1]) {
+				html_href(o, (const char *)attrs[i + 1]);
+				break;
+			}
 	}
 	if (strcasecmp(name, "br") == 0) {
 		while (o->b->len && o->b->data[o->b->len - 1] == ' ')
 			o->b->data[--o->b->len] = '\0';
 		sirt_buf_addc(o->b, '\n');
-		return 0;
+		return;
 	}
 	if (strcasecmp(name, "td") == 0 || strcasecmp(name, "th") == 0)
 		html_text(o, " ");
@@ -500,61 +498,87 @@ static int html_enter(struct html_out *o, xmlNode *n)
 		html_newline(o);
 	if (strcasecmp(name, "pre") == 0)
 		o->pre++;
-	return 1;
 }
 
-static void html_leave(struct html_out *o, xmlNode *n)
+/* SAX: an element closes (also when the parser closes it implicitly). */
+static void html_end(void *ctx, const xmlChar *xname)
 {
-	if (n->type != XML_ELEMENT_NODE || !n->name)
+	struct html_out *o = ctx;
+	const char *name = (const char *)xname;
+
+	if (!name)
 		return;
-	if (name_in((const char *)n->name, html_skip))
+	if (name_in(name, html_skip)) {
+		if (o->skip)
+			o->skip--;
 		return;
-	if (strcasecmp((const char *)n->name, "pre") == 0 && o->pre > 0)
+	}
+	if (o->skip)
+		return;
+	if (strcasecmp(name, "pre") == 0 && o->pre > 0)
 		o->pre--;
-	if (name_in((const char *)n->name, html_block))
+	if (name_in(name, html_block))
 		html_newline(o);
+}
+
+/* SAX: text (entities already decoded). */
+static void html_chars(void *ctx, const xmlChar *ch, int len)
+{
+	struct html_out *o = ctx;
+	char tmp[4096];
+	int off = 0, n;
+
+	if (o->skip || len <= 0)
+		return;
+	/* html_text wants NUL-terminated pieces */
+	while (off < len) {
+		n = len - off < (int)sizeof(tmp) - 1 ? len - off : (int)sizeof(tmp) - 1;
+		memcpy(tmp, ch + off, (size_t)n);
+		tmp[n] = '\0';
+		html_text(o, tmp);
+		off += n;
+	}
 }
 
 char *msg_html_to_text(const char *html, size_t len, struct sirt_buf *urls)
 {
 	struct sirt_buf b;
 	struct html_out o;
-	htmlDocPtr doc;
-	xmlNode *n;
+	htmlSAXHandler sax;
+	htmlParserCtxtPtr ctxt;
+	size_t off = 0;
 	char *s;
 
 	sirt_buf_init(&b);
 	o.b = &b;
 	o.urls = urls;
 	o.pre = 0;
-	if (len > INT_MAX)
-		len = INT_MAX;
-	doc = htmlReadMemory(html, (int)len, NULL, "UTF-8",
-			     HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
-			     HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
-			     HTML_PARSE_COMPACT);
-	if (!doc) {
+	o.skip = 0;
+	/* SAX, not a tree: memory stays small whatever the size or nesting
+	 * of the HTML */
+	memset(&sax, 0, sizeof(sax));
+	sax.startElement = html_start;
+	sax.endElement = html_end;
+	sax.characters = html_chars;
+	sax.cdataBlock = html_chars;
+	sax.ignorableWhitespace = html_chars;
+	ctxt = htmlCreatePushParserCtxt(&sax, &o, NULL, 0, NULL,
+					XML_CHAR_ENCODING_UTF8);
+	if (!ctxt) {
 		/* libxml2 gave up: keep the text rather than nothing */
 		return sirt_utf8_sanitize(html, len);
 	}
-	/* Iterative walk: input nesting must not cost C stack. */
-	n = doc->children;
-	while (n) {
-		if (html_enter(&o, n) && n->children) {
-			n = n->children;
-			continue;
-		}
-		html_leave(&o, n);
-		while (!n->next) {
-			n = n->parent;
-			if (!n || n == (xmlNode *)doc)
-				goto done;
-			html_leave(&o, n);
-		}
-		n = n->next;
+	htmlCtxtUseOptions(ctxt, HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
+			   HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
+			   HTML_PARSE_IGNORE_ENC);
+	while (off < len) {
+		size_t n = len - off > 65536 ? 65536 : len - off;
+
+		htmlParseChunk(ctxt, html + off, (int)n, 0);
+		off += n;
 	}
-done:
-	xmlFreeDoc(doc);
+	htmlParseChunk(ctxt, NULL, 0, 1);
+	htmlFreeParserCtxt(ctxt);
 	while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == ' '))
 		b.data[--b.len] = '\0';
 	s = sirt_utf8_sanitize(b.data, b.len);
