@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -818,6 +819,22 @@ static int fetch_group(struct imap_src *s, struct sirt_err *err)
 	return 0;
 }
 
+/* Test hook for the crash-safety test: with SIRT_TEST_KILL_AFTER_COMMIT=N
+ * in the environment, the process kills itself (SIGKILL, as a crash
+ * would) right after the N-th group commit and before that group is
+ * flagged at the server: the narrowest window there is. */
+static void test_crash_point(void)
+{
+	static long commits;
+	const char *v = getenv("SIRT_TEST_KILL_AFTER_COMMIT");
+	long n;
+
+	if (!v || sirt_parse_long(v, 1, 1000000, &n) < 0)
+		return;
+	if (++commits == n)
+		raise(SIGKILL);
+}
+
 /* Open one store transaction for the group about to be handed out
  * (batch commit: one fsync per group instead of one per message).  The
  * daemon lock is held until tx_commit(): every intake of the group runs
@@ -963,8 +980,13 @@ static int imap_next(struct sirt_source *src, struct sirt_source_msg *m, struct 
 			return 1;
 		}
 		/* Group done: commit it, then flag what it stored. */
-		if (s->tx_open && (tx_commit(s, err) < 0 || apply_batch(s, err) < 0))
-			goto fail;
+		if (s->tx_open) {
+			if (tx_commit(s, err) < 0)
+				goto fail;
+			test_crash_point();
+			if (apply_batch(s, err) < 0)
+				goto fail;
+		}
 		if (s->batch && s->fetched < s->nbatch) {
 			s->handpos = s->fetched;
 			if (fetch_group(s, err) < 0)

@@ -55,4 +55,19 @@ n=$(doveadm_ search -u "$DC_USER" mailbox INBOX seen | wc -l)
 
 out=$(sirt -c "$T/sirt.conf" poll --once 2>&1) || fail "final poll: $out"
 contains "$out" "0 new messages stored"
+
+# The narrowest window: killed right after a commit, before that group
+# is flagged (test hook).  150 more messages; the kill comes after the
+# second group of 50 is committed.
+for i in $(seq 301 450); do imap_make_msg "$i" crash | imap_deliver; done
+SIRT_TEST_KILL_AFTER_COMMIT=2 "$SIRT_BIN" -c "$T/sirt.conf" poll --once >"$T/poll2.out" 2>&1
+rc=$?
+[ "$rc" = 137 ] || fail "the test hook did not kill the poller (exit $rc)"
+[ "$(nmsgs)" = 400 ] || fail "expected 400 stored at the kill, got $(nmsgs)"
+[ "$(nflagged)" = 350 ] || fail "expected 350 flagged at the kill (the last group unflagged), got $(nflagged)"
+out=$(sirt -c "$T/sirt.conf" poll --once 2>&1) || fail "poll after the second crash: $out"
+contains "$out" "50 new messages stored"
+[ "$(nmsgs)" = 450 ] || fail "expected 450 messages stored once, got $(nmsgs)"
+[ "$(sqlite3 "$T/var/sirt.db" 'SELECT count(DISTINCT sha256) FROM messages')" = 450 ] || fail "duplicates"
+[ "$(nflagged)" = 450 ] || fail "$(nflagged) of 450 messages flagged"
 echo ok
