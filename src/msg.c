@@ -1284,7 +1284,6 @@ int sirt_msg_add_entity(struct sirt_msg *msg, int parent, const void *bytes,
 	struct walk w;
 	unsigned char *copy;
 	size_t body = (size_t)-1, total = msg->raw_len, i;
-	int reason_was_set;
 
 	if (!lim) {
 		sirt_limits_default(&def);
@@ -1317,7 +1316,6 @@ int sirt_msg_add_entity(struct sirt_msg *msg, int parent, const void *bytes,
 	w.base_len = len;
 	w.src_buf = (int)msg->nextra + 1;
 	w.from_crypto = 1;
-	reason_was_set = 0;
 	if (len == 0)
 		msg_set_unparsed(&tmp, "empty entity");
 	else
@@ -1333,6 +1331,11 @@ int sirt_msg_add_entity(struct sirt_msg *msg, int parent, const void *bytes,
 			free(p->content_type); free(p->charset); free(p->filename);
 			free(p->disposition); free(p->content_id);
 			free(p->transfer_encoding); free(p->protocol);
+			/* decrypted plaintext is wiped before it is freed */
+			if (p->data)
+				explicit_bzero(p->data, p->size);
+			if (p->text)
+				explicit_bzero(p->text, strlen(p->text));
 			free(p->data); free(p->text);
 			for (k = 0; k < p->nlinks; k++)
 				free(p->links[k]);
@@ -1341,11 +1344,10 @@ int sirt_msg_add_entity(struct sirt_msg *msg, int parent, const void *bytes,
 		sirt_err_set(err, SIRT_E_BADMSG, "cannot add MIME entity: %s",
 			     tmp.unparsed_reason ? tmp.unparsed_reason : "parse error");
 		free(tmp.unparsed_reason);
+		explicit_bzero(copy, len);
 		free(copy);
-		reason_was_set = 1;
 		return -1;
 	}
-	(void)reason_was_set;
 	msg->nparts = tmp.nparts;
 	msg->extra_bufs = sirt_xrealloc(msg->extra_bufs,
 					(msg->nextra + 1) * sizeof(*msg->extra_bufs));
