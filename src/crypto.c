@@ -985,7 +985,32 @@ static int has_suffix(const char *s, const char *suf)
 	return n >= m && strcasecmp(s + n - m, suf) == 0;
 }
 
-/* An attachment that may hold PGP data (.asc, .gpg, .pgp). */
+/* A detached signature attached next to the file it signs (NAME and
+ * NAME.sig or NAME.asc, e.g. Enigmail's "sign attachments"): verify it
+ * over that file's decoded bytes. */
+static int do_detached_file(struct walk *w, int idx, struct sirt_err *err)
+{
+	const struct sirt_msg *msg = w->msg;
+	const struct sirt_part *sp = &msg->parts[idx];
+	size_t n = strlen(sp->filename), i;
+
+	if (n < 5)
+		return 0;
+	for (i = 0; i < msg->nparts; i++) {
+		const struct sirt_part *f = &msg->parts[i];
+
+		if ((int)i == idx || f->kind != SIRT_PART_SINGLE || !f->filename ||
+		    !f->data || f->parent != sp->parent ||
+		    strlen(f->filename) != n - 4 ||
+		    strncmp(f->filename, sp->filename, n - 4) != 0)
+			continue;
+		return verify_detached(w, f->data, f->size, sp->data, sp->size,
+				       err);
+	}
+	return 0;
+}
+
+/* An attachment that may hold PGP data (.asc, .gpg, .pgp, .sig). */
 static int do_attachment(struct walk *w, int idx, struct sirt_err *err)
 {
 	const struct sirt_part *p = &w->msg->parts[idx];
@@ -1013,6 +1038,8 @@ static int do_attachment(struct walk *w, int idx, struct sirt_err *err)
 	}
 	if (t == GPGME_DATA_TYPE_PGP_SIGNED && type_is(p, "text/plain"))
 		return do_inline(w, idx, err);
+	if (t == GPGME_DATA_TYPE_PGP_SIGNATURE && p->filename)
+		return do_detached_file(w, idx, err);
 	return 0;
 }
 
@@ -1118,6 +1145,7 @@ int sirt_crypto_process(struct sirt_crypto *c, struct sirt_msg *msg,
 		} else if (has_suffix(p->filename, ".asc") ||
 			   has_suffix(p->filename, ".gpg") ||
 			   has_suffix(p->filename, ".pgp") ||
+			   has_suffix(p->filename, ".sig") ||
 			   type_is(p, "application/pgp-encrypted")) {
 			if (do_attachment(&w, idx, err) < 0)
 				goto out;

@@ -33,6 +33,8 @@
 #     inline-signed     text/plain with a clear-signed block (alice)
 #     inline-encrypted  text/plain with an armored PGP MESSAGE (to SIRT)
 #     attach-encrypted  multipart/mixed with report.txt.gpg (binary, to SIRT)
+#     attach-signed     multipart/mixed with poc.py and poc.py.sig (alice)
+#     attach-signed-bad the same with poc.py changed after signing
 #     pubkey            multipart/mixed with mallory's key (application/pgp-keys)
 # Exits non-zero if gpg fails.  Stop the agents with
 #   gpgconf --homedir DIR/sirt-home --kill all  (and sender-home).
@@ -211,6 +213,24 @@ printf 'Attached report: the admin panel at /admin has no authentication.\n' >"$
   printf 'Content-Transfer-Encoding: base64\n\n'
   base64 <"$W/report.txt.gpg"
   printf '\n--mix--\n'; } >"$D/msgs/attach-encrypted.eml"
+
+printf 'import requests\nrequests.get("https://shop.example.com/search?q=%%27")\n' >"$W/poc.py"
+"${G[@]}" --homedir "$S" --detach-sign -u alice@example.org -o "$W/poc.py.sig" --yes "$W/poc.py"
+attach_signed() { # subject file-to-attach
+	headers 'Alice <alice@example.org>' "$1" | lf
+	printf 'Content-Type: multipart/mixed; boundary="mix"\n\n--mix\n'
+	printf 'Content-Type: text/plain\n\nProof of concept and its signature attached.\n\n--mix\n'
+	printf 'Content-Type: text/x-python; name="poc.py"\n'
+	printf 'Content-Disposition: attachment; filename="poc.py"\nContent-Transfer-Encoding: base64\n\n'
+	base64 <"$2"
+	printf '\n--mix\nContent-Type: application/pgp-signature; name="poc.py.sig"\n'
+	printf 'Content-Disposition: attachment; filename="poc.py.sig"\nContent-Transfer-Encoding: base64\n\n'
+	base64 <"$W/poc.py.sig"
+	printf '\n--mix--\n'
+}
+attach_signed 'Signed attachment' "$W/poc.py" >"$D/msgs/attach-signed.eml"
+sed 's/%27/%22/' "$W/poc.py" >"$W/poc-changed.py"
+attach_signed 'Signed attachment, changed' "$W/poc-changed.py" >"$D/msgs/attach-signed-bad.eml"
 
 { headers 'Mallory <mallory@example.org>' 'My public key' | lf
   printf 'Content-Type: multipart/mixed; boundary="mix"\n\n--mix\n'

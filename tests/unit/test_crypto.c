@@ -594,6 +594,20 @@ static void t_graft_limit(void **state)
 	sirt_msg_free(&msg);
 }
 
+/* A file attached with its detached signature (NAME + NAME.sig). */
+static void t_attach_signed(void **state)
+{
+	struct sirt_msg *m = open_fixture(cr, "attach-signed");
+
+	(void)state;
+	assert_int_equal(m->crypto.status, SIRT_CRYPTO_SIGNED);
+	assert_one_sig(m, SIRT_SIG_GOOD, fpr_alice);
+	sirt_msg_free(&m);
+	m = open_fixture(cr, "attach-signed-bad");
+	assert_one_sig(m, SIRT_SIG_BAD, fpr_alice);
+	sirt_msg_free(&m);
+}
+
 static void t_twice(void **state)
 {
 	struct sirt_msg *m = open_fixture(cr, "sign-then-encrypt");
@@ -910,6 +924,7 @@ int main(void)
 		cmocka_unit_test(t_attach_encrypted),
 		cmocka_unit_test(t_no_keyring),
 		cmocka_unit_test(t_graft_limit),
+		cmocka_unit_test(t_attach_signed),
 		cmocka_unit_test(t_twice),
 		cmocka_unit_test(t_import_refuses_secret),
 		cmocka_unit_test(t_go_signed),
