@@ -1676,6 +1676,10 @@ static void build_prefilter(struct sirt_rules *r)
 				skip[i] = 1;
 			break;
 		}
+		if (s->db && hs_alloc_scratch(s->db, &r->sc.hs) != HS_SUCCESS) {
+			hs_free_database(s->db);
+			s->db = NULL;
+		}
 		s->db_ids = sirt_xcalloc(s->nrules, sizeof(unsigned));
 		for (i = 0; i < s->nrules; i++) {
 			s->db_ids[i] = (unsigned)s->rules[i];
@@ -1686,10 +1690,6 @@ static void build_prefilter(struct sirt_rules *r)
 				r->rules[s->rules[i]].prefiltered = 1;
 				r->nprefiltered++;
 			}
-		}
-		if (s->db && hs_alloc_scratch(s->db, &r->sc.hs) != HS_SUCCESS) {
-			hs_free_database(s->db);
-			s->db = NULL;
 		}
 		for (j = 0; j < s->nrules; j++)
 			free(owned[j]);
