@@ -93,6 +93,7 @@ int cmd_poll(int argc, char **argv, struct sirt_ctx *ctx)
 	}
 	if (optind < argc)
 		return cmd_usage("poll", "unexpected argument '%s'", argv[optind]);
+	sirt_daemon_tune_memory();
 	if (!once) {
 		/* The daemon: every source watched until SIGTERM (daemon.h). */
 		sirt_err_clear(&err);

@@ -2,6 +2,7 @@
  * IDLE or interval polling, reconnect with backoff, SIGTERM/SIGHUP
  * (see sirt/daemon.h for the contract). */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +28,18 @@ static pthread_mutex_t ctx_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake_cond = PTHREAD_COND_INITIALIZER;
 static volatile int stop_flag; /* read under wake_lock or racily (hint) */
+
+void sirt_daemon_tune_memory(void)
+{
+	/* Each message allocates and frees a few hundred KB (MIME parse,
+	 * SQLite, the fetch buffers).  With glibc's defaults the heap top
+	 * is trimmed and regrown around every message (brk + TLB flush),
+	 * which measured as 2-3x the whole pipeline's time on a VM.  Keep
+	 * up to 32 MB of free heap instead; the peak RSS is unchanged. */
+	mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);
+	mallopt(M_TOP_PAD, 4 * 1024 * 1024);
+	mallopt(M_MMAP_THRESHOLD, 8 * 1024 * 1024);
+}
 
 void sirt_daemon_lock(void)
 {
@@ -383,6 +396,7 @@ int sirt_daemon_run(struct sirt_ctx *ctx, const char *only, struct sirt_err *err
 	int sig, rc = -1;
 
 	apply_log_target(ctx->cfg);
+	sirt_daemon_tune_memory();
 	/* Load what every thread shares before the threads start. */
 	if (sirt_ctx_store(ctx, err) < 0 || sirt_ctx_rules(ctx, err) < 0)
 		return -1;

@@ -39,6 +39,11 @@ int sirt_daemon_run(struct sirt_ctx *ctx, const char *only_source, struct sirt_e
 void sirt_daemon_lock(void);
 void sirt_daemon_unlock(void);
 
+/* Tune glibc malloc for a long run of messages (keep freed heap
+ * instead of trimming and regrowing it per message).  Process-wide;
+ * called by sirt_daemon_run() and by `sirt poll --once`. */
+void sirt_daemon_tune_memory(void);
+
 /* True once SIGTERM/SIGINT/SIGHUP asked the daemon to stop. */
 int sirt_daemon_stopping(void);
 
