@@ -460,8 +460,14 @@ static void html_href(struct html_out *o, const char *href)
 		n--;
 	if (n > MAX_URL_LEN || memchr(href, '\n', n))
 		return;
-	sirt_buf_add(o->urls, href, n);
-	sirt_buf_addc(o->urls, '\0');
+	{
+		/* character references may have made anything of it */
+		char *u = sirt_utf8_sanitize(href, n);
+
+		sirt_buf_adds(o->urls, u);
+		sirt_buf_addc(o->urls, '\0');
+		free(u);
+	}
 }
 
 /* SAX: an element opens. */
