@@ -39,6 +39,8 @@
 #define RULES_MAX_RULES    20000
 #define RULES_MAX_NAME     64
 #define EXPR_MAX_DEPTH     64
+#define EXPR_MAX_NODES     4096         /* operands and operators per meta */
+#define LINE_MAX_LEN       65536        /* bytes per statement */
 #define SCAN_MAX           (1u << 20)   /* bytes of one field value scanned */
 #define MATCH_LIMIT        200000u      /* pcre2 match() calls per match */
 #define DEPTH_LIMIT        5000u        /* backtracking depth */
@@ -389,6 +391,7 @@ struct eparse {
 	struct sirt_rules *r;
 	struct sirt_err *err;
 	int depth;
+	int nodes;
 };
 
 static struct node *mknode(enum node_kind k, int col)
@@ -420,6 +423,11 @@ static struct node *ep_primary(struct eparse *ep)
 	lex_skip(lx);
 	start = lx->pos;
 	s = lx->s + start;
+	if (++ep->nodes > EXPR_MAX_NODES) {
+		lex_err(lx, start, ep->err, "expression too long (more than %d operands)",
+			EXPR_MAX_NODES);
+		return NULL;
+	}
 	if (*s == '(') {
 		if (++ep->depth > EXPR_MAX_DEPTH) {
 			lex_err(lx, start, ep->err, "expression nested too deeply");
@@ -812,7 +820,7 @@ static int st_rule(struct sirt_rules *r, struct lex *lx, int local, struct sirt_
 static int st_meta(struct sirt_rules *r, struct lex *lx, int local, struct sirt_err *err)
 {
 	size_t ns, nn, es;
-	struct eparse ep = { lx, r, err, 0 };
+	struct eparse ep = { lx, r, err, 0, 0 };
 	struct node *e;
 	struct rule *ru;
 	int idx;
@@ -1037,6 +1045,11 @@ static int parse_text(struct sirt_rules *r, const char *name, const char *text, 
 		size_t ll = nl ? (size_t)(nl - (text + off)) : len - off;
 
 		lineno++;
+		if (ll > LINE_MAX_LEN) {
+			rc = sirt_err_set(err, SIRT_E_BADMSG, "%s:%d:1: line longer than %d bytes",
+					  fname, lineno, LINE_MAX_LEN);
+			break;
+		}
 		free(line);
 		line = sirt_xstrndup(text + off, ll);
 		if (ll && line[ll - 1] == '\r')

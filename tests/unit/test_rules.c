@@ -101,6 +101,23 @@ static void test_errors(void **state)
 	load_fails("frobnicate A\n", "t.rules:1:1: unknown statement 'frobnicate'");
 	load_fails("meta A B\nmeta B A\n", "depends on itself");
 	load_fails("rule A body /a/ extra\n", "t.rules:1:17: unexpected text");
+	{
+		/* a meta of 5000 operands, a 70 KB line: errors, not a deep recursion */
+		struct sirt_buf b = SIRT_BUF_INIT;
+		int i;
+		sirt_buf_init(&b);
+		sirt_buf_adds(&b, "rule A body /a/\nmeta M A");
+		for (i = 0; i < 5000; i++)
+			sirt_buf_adds(&b, " && A");
+		sirt_buf_addc(&b, '\n');
+		load_fails(b.data, "expression too long");
+		sirt_buf_reset(&b);
+		sirt_buf_adds(&b, "describe A ");
+		for (i = 0; i < 70000; i++)
+			sirt_buf_addc(&b, 'x');
+		load_fails(b.data, "t.rules:1:1: line longer than");
+		sirt_buf_release(&b);
+	}
 }
 
 static void test_fields_and_effects(void **state)
