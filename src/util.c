@@ -387,27 +387,46 @@ int sirt_utf8_valid(const char *s, size_t n)
 char *sirt_utf8_sanitize(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	struct sirt_buf b;
-	size_t i = 0, k;
+	char *out, *o;
+	size_t i = 0, k, run;
 
-	sirt_buf_init(&b);
-	sirt_buf_grow(&b, n);
+	/* Worst case: every byte becomes U+FFFD (3 bytes). */
+	if (n > ((size_t)-1 - 1) / 3)
+		abort();
+	out = o = sirt_xmalloc(n * 3 + 1);
 	while (i < n) {
+		/* Fast path: a run of printable ASCII, tab and newline. */
+		run = i;
+		while (run < n && ((p[run] >= 0x20 && p[run] < 0x7f) ||
+				   p[run] == '\n' || p[run] == '\t'))
+			run++;
+		if (run > i) {
+			memcpy(o, p + i, run - i);
+			o += run - i;
+			i = run;
+			continue;
+		}
 		k = utf8_seq(p + i, n - i);
 		if (!k) {
-			sirt_buf_adds(&b, "\xef\xbf\xbd");
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
 			i++;
-			continue;
-		}
-		if (k == 1 && (p[i] < 0x20 || p[i] == 0x7f) && p[i] != '\t' &&
-		    p[i] != '\n') {
-			if (p[i] != '\r')
-				sirt_buf_adds(&b, "\xef\xbf\xbd");
+		} else if (k == 1) {
+			/* C0 controls and DEL; CR is dropped (CRLF -> LF) */
+			if (p[i] != '\r') {
+				memcpy(o, "\xef\xbf\xbd", 3);
+				o += 3;
+			}
 			i++;
-			continue;
+		} else {
+			memcpy(o, p + i, k);
+			o += k;
+			i += k;
 		}
-		sirt_buf_add(&b, p + i, k);
-		i += k;
 	}
-	return sirt_buf_detach(&b, NULL);
+	*o = '\0';
+	/* Give back the slack when it is large. */
+	if ((size_t)(o - out) + 1 < (n * 3 + 1) / 2)
+		out = sirt_xrealloc(out, (size_t)(o - out) + 1);
+	return out;
 }
