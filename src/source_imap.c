@@ -926,8 +926,9 @@ static int apply_batch(struct imap_src *s, struct sirt_err *err)
 		}
 		if (r != MAILIMAP_NO_ERROR) {
 			mailimap_set_free(set);
-			imap_fail(s, r, "moving messages", err);
-			return sirt_err_prefix(err, "to '%s'", conf->move_to);
+			imap_fail(s, r, s->has_move ? "UID MOVE" : "UID COPY/EXPUNGE", err);
+			return sirt_err_prefix(err, "cannot move filed messages to '%s'",
+					       conf->move_to);
 		}
 	}
 	if (set)
@@ -1121,10 +1122,12 @@ static void imap_close(struct sirt_source **srcp)
 		sirt_warn("%s", err.msg);
 	if (s->imap) {
 		if (s->imap->imap_stream) {
-			/* Best effort: deferred acks, then a polite LOGOUT. */
+			/* Best effort: deferred acks, then a polite LOGOUT.
+			 * A failure was reported by flush() already, and
+			 * only means those messages come again next time. */
 			if (idle_stop(s, &err) == 0 && s->batch &&
 			    imap_flush(&s->base, &err) < 0)
-				sirt_warn("%s", err.msg);
+				sirt_debug("%s", err.msg);
 			if (s->imap->imap_stream)
 				(void)mailimap_logout(s->imap);
 		}
