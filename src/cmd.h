@@ -24,6 +24,15 @@ int cmd_fail(const char *cmd, const struct sirt_err *err);
 int cmd_usage(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Terminal-safe output of untrusted text (subjects, names, bodies):
+ * C0 and C1 control characters, DEL, bidirectional overrides and
+ * invalid UTF-8 are replaced, so a message cannot move the cursor,
+ * recolour the terminal or reverse what it shows.  cmd_put_safe() keeps
+ * newlines, each followed by indent (NULL: none); cmd_put_col() prints
+ * at most width characters and pads to width (0: no limit, no pad). */
+void cmd_put_safe(const char *s, const char *indent);
+void cmd_put_col(const char *s, int width);
+
 /* Who is acting: $SIRT_USER, else the login name, else the uid. */
 const char *cmd_actor(void);
 

@@ -10,30 +10,6 @@
 #include "sirt/util.h"
 #include "cmd.h"
 
-/* Print s in a column of width characters (UTF-8 code points, padded
- * with spaces; 0 = no limit, no padding).  Control characters from a
- * hostile subject become spaces; a cut never splits a character. */
-static void print_col(const char *s, int width)
-{
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	int n = 0;
-
-	while (*p && (width <= 0 || n < width)) {
-		size_t k = 1;
-		if (*p >= 0xc0)
-			while (k < 4 && (p[k] & 0xc0) == 0x80)
-				k++;
-		if (*p < 0x20 || *p == 0x7f)
-			putchar(' ');
-		else
-			fwrite(p, 1, k, stdout);
-		p += k;
-		n++;
-	}
-	for (; width > 0 && n < width; n++)
-		putchar(' ');
-}
-
 json_t *cmd_case_json(const struct sirt_case *c);
 json_t *cmd_case_json(const struct sirt_case *c)
 {
@@ -97,7 +73,7 @@ int cmd_cases(int argc, char **argv, struct sirt_ctx *ctx)
 	}
 	if (optind < argc)
 		return cmd_usage("cases", "unexpected argument '%s'", argv[optind]);
-	if (sirt_ctx_store(ctx, &err) < 0 ||
+	if (sirt_ctx_store_existing(ctx, &err) < 0 ||
 	    sirt_store_case_list(ctx->store, &f, &cs, &n, &err) < 0)
 		return cmd_fail("cases", &err);
 	if (ctx->json) {
@@ -118,9 +94,9 @@ int cmd_cases(int argc, char **argv, struct sirt_ctx *ctx)
 			printf("%-14s %-3s %-13s %-20s ", cs[i].ref,
 			       sirt_severity_name(cs[i].severity), cs[i].state,
 			       cs[i].received);
-			print_col(cs[i].reporter ? cs[i].reporter : "-", 30);
+			cmd_put_col(cs[i].reporter ? cs[i].reporter : "-", 30);
 			putchar(' ');
-			print_col(cs[i].subject ? cs[i].subject : "(no subject)", 0);
+			cmd_put_col(cs[i].subject ? cs[i].subject : "(no subject)", 0);
 			if (cs[i].unparsed)
 				printf("  [unparsed]");
 			putchar('\n');

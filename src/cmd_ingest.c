@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <jansson.h>
 #include "sirt/intake.h"
@@ -81,6 +82,17 @@ int cmd_ingest(int argc, char **argv, struct sirt_ctx *ctx)
 			if (rc == EX_OK)
 				rc = EX_NOINPUT;
 			continue;
+		}
+		{
+			struct stat st;
+			if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
+				fprintf(stderr, "sirt: ingest: '%s' is not a regular file\n",
+					argv[i]);
+				fclose(f);
+				if (rc == EX_OK)
+					rc = EX_NOINPUT;
+				continue;
+			}
 		}
 		if (ingest_one(ctx, argv[i], fileno(f), &err) < 0) {
 			int ec = cmd_fail("ingest", &err);

@@ -139,7 +139,7 @@ int cmd_keys(int argc, char **argv, struct sirt_ctx *ctx)
 	}
 	if (optind + 2 != argc || strcmp(argv[optind], "import") != 0)
 		return cmd_usage("keys", "usage: keys import REF");
-	if (sirt_ctx_store(ctx, &err) < 0)
+	if (sirt_ctx_store_existing(ctx, &err) < 0)
 		return cmd_fail("keys", &err);
 	rc = sirt_store_find_case(ctx->store, argv[optind + 1], &id, &err);
 	if (rc < 0)

@@ -53,9 +53,9 @@ int cmd_set(int argc, char **argv, struct sirt_ctx *ctx)
 	}
 	if (optind != argc - 1)
 		return cmd_usage("set", "needs exactly one case ref");
-	if (nchanges == 0)
+	if (nchanges == 0 && !note)
 		return cmd_usage("set", "nothing to change: give --state, --tag, "
-				 "--untag or --severity");
+				 "--untag, --severity or --note");
 	if (state && !sirt_case_state_valid(state)) {
 		fprintf(stderr, "sirt: set: unknown state '%s'; states:", state);
 		for (opt = 0; sirt_case_states[opt]; opt++)
@@ -64,7 +64,8 @@ int cmd_set(int argc, char **argv, struct sirt_ctx *ctx)
 		return EX_USAGE;
 	}
 	if ((tag && !tag_valid(tag)) || (untag && !tag_valid(untag)))
-		return cmd_usage("set", "a tag is 1-64 characters of a-z 0-9 : . _ -");
+		return cmd_usage("set", "bad tag '%s': a tag is 1-64 characters of "
+				 "a-z 0-9 : . _ -", tag && !tag_valid(tag) ? tag : untag);
 	if (sev) {
 		if (!strcmp(sev, "auto"))
 			severity = SIRT_SEV_NONE;
@@ -74,7 +75,7 @@ int cmd_set(int argc, char **argv, struct sirt_ctx *ctx)
 			return cmd_usage("set", "changing the severity needs --note TEXT "
 					 "saying why");
 	}
-	if (sirt_ctx_store(ctx, &err) < 0)
+	if (sirt_ctx_store_existing(ctx, &err) < 0)
 		return cmd_fail("set", &err);
 	rc = sirt_store_find_case(ctx->store, argv[optind], &id, &err);
 	if (rc < 0)
@@ -89,13 +90,24 @@ int cmd_set(int argc, char **argv, struct sirt_ctx *ctx)
 	if ((state && sirt_store_case_set_state(ctx->store, id, state, actor, note, &err) < 0) ||
 	    (tag && sirt_store_case_tag(ctx->store, id, tag, 1, actor, note, &err) < 0) ||
 	    (untag && sirt_store_case_tag(ctx->store, id, untag, 0, actor, note, &err) < 0) ||
-	    (sev && sirt_store_case_set_severity(ctx->store, id, severity, actor, note, &err) < 0)) {
+	    (sev && sirt_store_case_set_severity(ctx->store, id, severity, actor, note, &err) < 0) ||
+	    (!nchanges && sirt_store_audit(ctx->store, id, actor, "note", NULL, note, &err) < 0)) {
 		sirt_store_rollback(ctx->store);
 		return cmd_fail("set", &err);
 	}
 	if (sirt_store_commit(ctx->store, &err) < 0)
 		return cmd_fail("set", &err);
-	if (!ctx->json)
-		printf("%s updated\n", argv[optind]);
+	{
+		struct sirt_case c;
+		if (sirt_store_case_get(ctx->store, id, &c, &err) > 0) {
+			if (ctx->json)
+				printf("{\"ref\":\"%s\",\"severity\":\"%s\",\"state\":\"%s\"}\n",
+				       c.ref, sirt_severity_name(c.severity), c.state);
+			else
+				printf("%s updated: %s %s\n", c.ref,
+				       sirt_severity_name(c.severity), c.state);
+			sirt_case_release(&c);
+		}
+	}
 	return EX_OK;
 }

@@ -15,22 +15,6 @@
 
 json_t *cmd_case_json(const struct sirt_case *c);
 
-/* Print text for a terminal: control characters (escape sequences from
- * a hostile message) become spaces, newlines are indented. */
-static void print_text(const char *s, const char *indent)
-{
-	for (; s && *s; s++) {
-		if (*s == '\n')
-			printf("\n%s", indent);
-		else if ((unsigned char)*s < 0x20 && *s != '\t')
-			putchar(' ');
-		else if (*s == 0x7f)
-			putchar(' ');
-		else
-			putchar(*s);
-	}
-}
-
 static json_t *parse_json(const char *s)
 {
 	json_t *j;
@@ -57,7 +41,7 @@ static void print_verdict(const char *vjson)
 		printf(", CVSS %.1f", json_number_value(json_object_get(v, "cvss")));
 	if (json_string_value(json_object_get(v, "reason"))) {
 		printf(" (");
-		print_text(json_string_value(json_object_get(v, "reason")), "");
+		cmd_put_safe(json_string_value(json_object_get(v, "reason")), "");
 		printf(")");
 	}
 	putchar('\n');
@@ -76,11 +60,11 @@ static void print_verdict(const char *vjson)
 		       json_string_value(json_object_get(h, "field")));
 		if (d) {
 			printf(": ");
-			print_text(d, "");
+			cmd_put_safe(d, "");
 		}
 		if (m) {
 			printf(" [\"");
-			print_text(m, "");
+			cmd_put_safe(m, "");
 			printf("\"]");
 		}
 		putchar('\n');
@@ -101,8 +85,8 @@ static void print_parts(const char *pjson)
 		       json_string_value(json_object_get(p, "type")) : "?");
 		if (json_is_true(json_object_get(p, "attachment"))) {
 			printf(" attachment ");
-			print_text(fn ? fn : "(no name)", "");
-			printf(" %lld bytes sha256:%.16s",
+			cmd_put_safe(fn ? fn : "(no name)", "");
+			printf(" %lld bytes sha256:%s",
 			       (long long)json_integer_value(json_object_get(p, "size")),
 			       json_string_value(json_object_get(p, "sha256")) ?
 			       json_string_value(json_object_get(p, "sha256")) : "-");
@@ -133,7 +117,7 @@ static void print_crypto(const char *cjson)
 	putchar('\n');
 	if (json_is_true(json_object_get(c, "undecryptable"))) {
 		printf("      UNDECRYPTABLE: encrypted content could not be decrypted: ");
-		print_text(json_string_value(json_object_get(c, "decrypt_error")) ?
+		cmd_put_safe(json_string_value(json_object_get(c, "decrypt_error")) ?
 			   json_string_value(json_object_get(c, "decrypt_error")) : "?", "");
 		putchar('\n');
 	}
@@ -147,7 +131,7 @@ static void print_crypto(const char *cjson)
 		printf("      %s signature", st ? st : "?");
 		if (uid) {
 			printf(" by ");
-			print_text(uid, "");
+			cmd_put_safe(uid, "");
 		}
 		printf(" key %s (validity %s, %s)", fpr ? fpr : "unknown",
 		       val ? val : "unknown",
@@ -155,7 +139,7 @@ static void print_crypto(const char *cjson)
 		       "trusted signer" : "not trusted");
 		if (det) {
 			printf(": ");
-			print_text(det, "");
+			cmd_put_safe(det, "");
 		}
 		putchar('\n');
 	}
@@ -168,7 +152,7 @@ static void print_crypto(const char *cjson)
 		       json_string_value(json_object_get(s, "fingerprint")) : "?");
 		json_array_foreach(json_object_get(s, "uids"), j, u) {
 			printf("%s", j ? ", " : " ");
-			print_text(json_string_value(u), "");
+			cmd_put_safe(json_string_value(u), "");
 		}
 		printf(" (recorded; import with: sirt keys import)\n");
 	}
@@ -225,16 +209,16 @@ static int show_text(struct sirt_ctx *ctx, const struct sirt_case *c,
 
 	printf("%s  %s  %s\n", c->ref, sirt_severity_name(c->severity), c->state);
 	printf("subject:   ");
-	print_text(c->subject ? c->subject : "(no subject)", "");
+	cmd_put_safe(c->subject ? c->subject : "(no subject)", "");
 	printf("\nreporter:  ");
-	print_text(c->reporter ? c->reporter : "-", "");
+	cmd_put_safe(c->reporter ? c->reporter : "-", "");
 	printf("\nreceived:  %s\n", c->received);
 	printf("severity:  %s", sirt_severity_name(c->severity));
 	if (c->severity_override)
 		printf(" (set by a human; automatic %s)", sirt_severity_name(c->severity_auto));
 	else if (c->reason) {
 		printf(" (");
-		print_text(c->reason, "");
+		cmd_put_safe(c->reason, "");
 		printf(")");
 	}
 	printf("\ncategory:  %s\n", c->category ? c->category : "-");
@@ -248,18 +232,18 @@ static int show_text(struct sirt_ctx *ctx, const struct sirt_case *c,
 		json_t *urls = parse_json(m[i].urls_json), *u;
 		printf("\nmessage %zu of %zu  %s\n", i + 1, nm, m[i].received);
 		printf("    from:     ");
-		print_text(m[i].from ? m[i].from : "-", "");
+		cmd_put_safe(m[i].from ? m[i].from : "-", "");
 		printf("\n    subject:  ");
-		print_text(m[i].subject ? m[i].subject : "(no subject)", "");
+		cmd_put_safe(m[i].subject ? m[i].subject : "(no subject)", "");
 		printf("\n    date:     %s\n", m[i].date ? m[i].date : "-");
 		printf("    id:       ");
-		print_text(m[i].message_id ? m[i].message_id : "-", "");
+		cmd_put_safe(m[i].message_id ? m[i].message_id : "-", "");
 		printf("\n    via:      ");
-		print_text(m[i].origin ? m[i].origin : "-", "");
+		cmd_put_safe(m[i].origin ? m[i].origin : "-", "");
 		printf("\n    sha256:   %s (%zu bytes)\n", m[i].sha256, m[i].raw_size);
 		if (m[i].unparsed) {
 			printf("    UNPARSED: ");
-			print_text(m[i].unparsed_reason ? m[i].unparsed_reason : "", "");
+			cmd_put_safe(m[i].unparsed_reason ? m[i].unparsed_reason : "", "");
 			printf("\n");
 		}
 		print_verdict(m[i].verdict_json);
@@ -270,14 +254,14 @@ static int show_text(struct sirt_ctx *ctx, const struct sirt_case *c,
 			printf("    urls:\n");
 			json_array_foreach(urls, j, u) {
 				printf("      ");
-				print_text(json_string_value(u), "");
+				cmd_put_safe(json_string_value(u), "");
 				putchar('\n');
 			}
 		}
 		json_decref(urls);
 		if (m[i].body) {
 			printf("    text:\n        ");
-			print_text(m[i].body, "        ");
+			cmd_put_safe(m[i].body, "        ");
 			putchar('\n');
 		}
 		{
@@ -285,7 +269,7 @@ static int show_text(struct sirt_ctx *ctx, const struct sirt_case *c,
 
 			if (plain) {
 				printf("    text (decrypted now, not stored):\n        ");
-				print_text(plain, "        ");
+				cmd_put_safe(plain, "        ");
 				putchar('\n');
 				sirt_wipe_free(plain, strlen(plain));
 			}
@@ -293,11 +277,13 @@ static int show_text(struct sirt_ctx *ctx, const struct sirt_case *c,
 	}
 	printf("\ntimeline:\n");
 	for (i = 0; i < na; i++) {
-		printf("  %s  %-10s %-9s ", a[i].at, a[i].actor, a[i].action);
-		print_text(a[i].detail ? a[i].detail : "", "");
+		printf("  %s  ", a[i].at);
+		cmd_put_col(a[i].actor, 10);
+		printf(" %-9s ", a[i].action);
+		cmd_put_safe(a[i].detail ? a[i].detail : "", "");
 		if (a[i].note) {
 			printf("  -- ");
-			print_text(a[i].note, "     ");
+			cmd_put_safe(a[i].note, "     ");
 		}
 		putchar('\n');
 	}
@@ -392,7 +378,7 @@ int cmd_show(int argc, char **argv, struct sirt_ctx *ctx)
 	if (optind != argc - 1)
 		return cmd_usage("show", "needs exactly one case ref (SEC-YYYY-NNNN)");
 	ref = argv[optind];
-	if (sirt_ctx_store(ctx, &err) < 0)
+	if (sirt_ctx_store_existing(ctx, &err) < 0)
 		return cmd_fail("show", &err);
 	rc = sirt_store_find_case(ctx->store, ref, &id, &err);
 	if (rc < 0)
@@ -405,6 +391,13 @@ int cmd_show(int argc, char **argv, struct sirt_ctx *ctx)
 	    sirt_store_case_messages(ctx->store, id, &m, &nm, &err) < 0 ||
 	    sirt_store_case_audit(ctx->store, id, &a, &na, &err) < 0) {
 		rc = cmd_fail("show", &err);
+		goto out;
+	}
+	if (raw && isatty(1)) {
+		fprintf(stderr, "sirt: show: refusing to write the raw bytes of a "
+			"message to a terminal (they may hold escape sequences); "
+			"redirect to a file or a pipe\n");
+		rc = EX_USAGE;
 		goto out;
 	}
 	if (raw) {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <ini.h>
 #include "sirt/config.h"
 #include "sirt/util.h"
@@ -389,6 +390,14 @@ int sirt_config_load(const char *path, struct sirt_config **cfg_r,
 	if (!f)
 		return sirt_err_set(err, SIRT_E_CONFIG, "cannot read configuration '%s': %m",
 				    path);
+	{
+		struct stat st;
+		if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
+			fclose(f);
+			return sirt_err_set(err, SIRT_E_CONFIG, "configuration '%s' is "
+					    "not a regular file", path);
+		}
+	}
 	ps.cfg = sirt_config_default();
 	set_str(&ps.cfg->file, path);
 	line = ini_parse_file(f, handler, &ps);

@@ -34,6 +34,17 @@ int sirt_ctx_store(struct sirt_ctx *ctx, struct sirt_err *err)
 /* The rules from [rules] dir (default ./rules) and local_dir; a missing
  * rules directory means no rules (triage says "untriaged"); a broken
  * rule file is an error naming FILE:LINE:COL. */
+int sirt_ctx_store_existing(struct sirt_ctx *ctx, struct sirt_err *err)
+{
+	struct stat st;
+
+	if (!ctx->store && stat(ctx->cfg->store_path, &st) < 0)
+		return sirt_err_set(err, SIRT_E_NOTFOUND, "no database at '%s': run "
+				    "'sirt init' or ingest a message first",
+				    ctx->cfg->store_path);
+	return sirt_ctx_store(ctx, err);
+}
+
 int sirt_ctx_rules(struct sirt_ctx *ctx, struct sirt_err *err)
 {
 	const char *dir = ctx->cfg && ctx->cfg->rules_dir ? ctx->cfg->rules_dir : "./rules";

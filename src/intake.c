@@ -42,7 +42,8 @@ static int store_message(struct sirt_ctx *ctx, struct sirt_msg *msg,
 	struct sirt_buf detail;
 	time_t received = opts && opts->received ? opts->received : sirt_now();
 	char *reporter = NULL;
-	int rc, found;
+	enum sirt_severity before_sev = SIRT_SEV_NONE;
+	int rc, found, reopen = 0;
 
 	memset(&c, 0, sizeof(c));
 	sirt_buf_init(&detail);
@@ -67,6 +68,18 @@ static int store_message(struct sirt_ctx *ctx, struct sirt_msg *msg,
 					   &res->case_id, res->ref, err) < 0)
 			goto fail;
 		res->new_case = 1;
+	}
+	if (!res->new_case) {
+		/* What the follow-up changes is part of the case's story. */
+		rc = sirt_store_case_get(s, res->case_id, &c, err);
+		if (rc <= 0) {
+			if (rc == 0)
+				sirt_err_set(err, SIRT_E_FATAL, "case vanished during intake");
+			goto fail;
+		}
+		before_sev = c.severity;
+		reopen = c.state && !strcmp(c.state, "closed");
+		sirt_case_release(&c);
 	}
 	memset(&mn, 0, sizeof(mn));
 	mn.case_id = res->case_id;
@@ -98,7 +111,20 @@ static int store_message(struct sirt_ctx *ctx, struct sirt_msg *msg,
 	if (!res->ref[0] || !res->new_case)
 		snprintf(res->ref, sizeof(res->ref), "%s", c.ref);
 	res->severity = c.severity;
+	if (!res->new_case && before_sev && c.severity != before_sev) {
+		sirt_buf_reset(&detail);
+		sirt_buf_addf(&detail, "%s -> %s by follow-up message %.12s",
+			      sirt_severity_name(before_sev),
+			      sirt_severity_name(c.severity), msg->sha256);
+		if (sirt_store_audit(s, res->case_id, "sirt", "severity", detail.data,
+				     NULL, err) < 0)
+			goto fail;
+	}
 	sirt_case_release(&c);
+	/* A closed case that hears more is open again, for a human. */
+	if (reopen && sirt_store_case_set_state(s, res->case_id, "new", "sirt",
+			"reopened: a new message arrived on a closed case", err) < 0)
+		goto fail;
 	if (sirt_store_commit(s, err) < 0)
 		goto fail_nobegin;
 	free(reporter);
@@ -136,7 +162,12 @@ int sirt_intake(struct sirt_ctx *ctx, const void *raw, size_t len,
 	if (found < 0)
 		return -1;
 	if (found) {
+		struct sirt_case c;
 		res->duplicate = 1;
+		if (sirt_store_case_get(ctx->store, res->case_id, &c, err) > 0) {
+			res->severity = c.severity;
+			sirt_case_release(&c);
+		}
 		return 0;
 	}
 	if (sirt_msg_parse(raw, len, &ctx->cfg->limits, &msg, err) < 0)
@@ -148,6 +179,8 @@ int sirt_intake(struct sirt_ctx *ctx, const void *raw, size_t len,
 			 opts->declared_size, ctx->cfg->limits.max_message_size);
 		flag_unparsed(msg, why);
 	}
+	if (!msg->unparsed && msg->nheaders == 0)
+		flag_unparsed(msg, "no header fields: not an RFC 5322 message");
 	if (opts && opts->truncated)
 		flag_unparsed(msg, "message was truncated at the input size cap");
 	/* Verify signatures, open encrypted parts (crypto.h).  A failure

@@ -8,6 +8,7 @@
 #include "sirt/config.h"
 #include "sirt/log.h"
 #include "sirt/sirt.h"
+#include "sirt/util.h"
 #include "cmd.h"
 
 struct command {
@@ -99,6 +100,16 @@ int main(int argc, char **argv)
 			argv[optind]);
 		return EX_USAGE;
 	}
+	{
+		/* A clock that cannot be read must not silently be "now". */
+		const char *now = getenv("SIRT_NOW");
+		time_t t;
+		if (now && *now && sirt_parse_iso8601(now, &t) < 0) {
+			fprintf(stderr, "sirt: SIRT_NOW='%s' is not an ISO 8601 time "
+				"(e.g. 2026-11-20T17:00:00Z)\n", now);
+			return EX_USAGE;
+		}
+	}
 	level = SIRT_LOG_WARN + ctx.verbose;
 	sirt_log_init("sirt", 0, level > SIRT_LOG_DEBUG ? SIRT_LOG_DEBUG :
 		      (enum sirt_log_level)level);
@@ -124,5 +135,11 @@ int main(int argc, char **argv)
 		sirt_log_init("sirt", 1, sirt_log_get_level());
 	rc = c->fn(argc - optind, argv + optind, &ctx);
 	sirt_ctx_release(&ctx);
+	/* Output that did not reach its destination is a failure. */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "sirt: %s: cannot write output: %m\n", c->name);
+		if (rc == EX_OK)
+			rc = EX_IOERR;
+	}
 	return rc;
 }

@@ -236,10 +236,10 @@ int sirt_store_open(const char *path, int busy_timeout_s,
 
 	/* Create the file 0600 ourselves: SQLite would use the umask. */
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* Temporary whatever the reason (permissions, read-only or full
+	 * file system): the MTA keeps the message while an admin fixes it. */
 	if (fd < 0)
-		return sirt_err_set(err, errno == ENOSPC || errno == EAGAIN ?
-				    SIRT_E_TEMP : SIRT_E_CONFIG,
-				    "cannot open database '%s': %s (run 'sirt init'?)",
+		return sirt_err_set(err, SIRT_E_TEMP, "cannot open database '%s': %s",
 				    path, strerror(errno));
 	close(fd);
 	s = sirt_xcalloc(1, sizeof(*s));
@@ -723,6 +723,10 @@ int sirt_store_case_set_state(struct sirt_store *s, int64_t case_id,
 	}
 	old = col_text(st, 0);
 	sqlite3_reset(st);
+	if (old && !strcmp(old, state)) {
+		rc = 0;   /* no change, nothing to audit */
+		goto out;
+	}
 	now_iso(now);
 	if (!(st = stmt(s, SQL_SET_STATE, err)))
 		goto out;
@@ -739,6 +743,8 @@ out:
 	return tx_end(s, own, rc, err);
 }
 
+static const char SQL_TAG_HAS[] =
+	"SELECT 1 FROM case_tags WHERE case_id = ?1 AND tag = ?2 AND origin != 'suppressed'";
 static const char SQL_TAG_HUMAN[] =
 	"INSERT INTO case_tags(case_id, tag, origin) VALUES (?1, ?2, 'human')"
 	" ON CONFLICT(case_id, tag) DO UPDATE SET origin = 'human'";
@@ -759,6 +765,19 @@ int sirt_store_case_tag(struct sirt_store *s, int64_t case_id, const char *tag,
 	if (tx_begin(s, &own, err) < 0)
 		return -1;
 	sirt_buf_init(&detail);
+	if (!add) {
+		int has;
+		if (!(st = stmt(s, SQL_TAG_HAS, err)))
+			goto out;
+		sqlite3_bind_int64(st, 1, case_id);
+		bind_text(st, 2, tag);
+		has = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_reset(st);
+		if (!has) {
+			sirt_err_set(err, SIRT_E_USAGE, "the case has no tag '%s'", tag);
+			goto out;
+		}
+	}
 	if (!(st = stmt(s, add ? SQL_TAG_HUMAN : SQL_TAG_SUPPRESS, err)))
 		goto out;
 	sqlite3_bind_int64(st, 1, case_id);

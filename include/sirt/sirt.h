@@ -24,6 +24,10 @@ struct sirt_ctx {
  * open.  0 ok, -1 with err set. */
 int sirt_ctx_store(struct sirt_ctx *ctx, struct sirt_err *err);
 
+/* Like sirt_ctx_store() but for commands that only look: a database
+ * that does not exist is an error (SIRT_E_NOTFOUND), not created. */
+int sirt_ctx_store_existing(struct sirt_ctx *ctx, struct sirt_err *err);
+
 /* Load the rules if not yet loaded; a missing rules directory is not an
  * error (triage then says "untriaged"). */
 int sirt_ctx_rules(struct sirt_ctx *ctx, struct sirt_err *err);

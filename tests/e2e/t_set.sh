@@ -47,4 +47,31 @@ fi
 sirt set SEC-2026-0001 --severity auto --note "override withdrawn" >/dev/null || fail "severity auto"
 sev=$(sirt --json show SEC-2026-0001 | python3 -c 'import json,sys; c=json.load(sys.stdin); print(c["severity_override"])')
 [ "$sev" = None ] || fail "override not cleared: $sev"
+
+# Removing a tag the case does not have is refused (and does not block
+# that tag from arriving later).
+expect_rc 64 sirt set SEC-2026-0001 --untag ransomware
+# A note alone is recorded; a state set to what it is records nothing.
+sirt set SEC-2026-0001 --note "called the reporter back" >/dev/null || fail "note alone"
+n1=$(sirt --json show SEC-2026-0001 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["timeline"]))')
+sirt set SEC-2026-0001 --state investigating >/dev/null || fail "no-op state"
+n2=$(sirt --json show SEC-2026-0001 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["timeline"]))')
+[ "$n1" = "$n2" ] || fail "a no-op state change was audited"
+contains "$(sirt show SEC-2026-0001)" "called the reporter back"
+
+# A follow-up on a closed case reopens it, and a severity change by a
+# message is on the timeline.
+sirt set SEC-2026-0001 --state closed --note done >/dev/null || fail "close"
+printf 'From: a@example.org\nSubject: Re: odd login\nMessage-ID: <x2@example.org>\nIn-Reply-To: <x1@example.org>\n\nIt happened again.\n' > b.eml
+out=$(sirt ingest b.eml) || fail "follow-up ingest"
+contains "$out" "follow-up to SEC-2026-0001"
+st=$(sirt --json show SEC-2026-0001 | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')
+[ "$st" = new ] || fail "closed case not reopened by a follow-up: $st"
+contains "$(sirt show SEC-2026-0001)" "reopened"
+
+# Read-only commands do not create a database where there is none.
+printf '[store]\npath = %s/elsewhere/sirt.db\n' "$T" > ro.conf
+expect_rc 66 sirt -c ro.conf cases
+[ -e elsewhere/sirt.db ] && fail "cases created a database"
+expect_rc 64 env SIRT_NOW=garbage "$SIRT_BIN" cases
 exit 0
