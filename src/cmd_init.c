@@ -1,7 +1,9 @@
 /* cmd_init.c - sirt init: create the database and directories. */
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sysexits.h>
+#include <jansson.h>
 #include "sirt/buf.h"
 #include "sirt/util.h"
 #include "cmd.h"
@@ -45,7 +47,14 @@ int cmd_init(int argc, char **argv, struct sirt_ctx *ctx)
 		return cmd_fail("init", &err);
 	if (c->outbox_dir && sirt_mkdirs(c->outbox_dir, 0700, &err) < 0)
 		return cmd_fail("init", &err);
-	if (!ctx->json)
+	if (ctx->json) {
+		json_t *o = json_pack("{s:s}", "database", c->store_path);
+		char *js = json_dumps(o, JSON_COMPACT);
+		printf("%s\n", js);
+		free(js);
+		json_decref(o);
+	} else {
 		printf("initialised %s\n", c->store_path);
+	}
 	return EX_OK;
 }

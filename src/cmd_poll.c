@@ -1,20 +1,27 @@
 /* cmd_poll.c - sirt poll [--once] [--source NAME]: read the sources. */
 #include <getopt.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
+#include <jansson.h>
 #include "sirt/daemon.h"
 #include "sirt/intake.h"
 #include "sirt/log.h"
 #include "sirt/source.h"
 #include "cmd.h"
 
+/* What one run did, for the summary (and --json). */
+struct poll_tally {
+	int stored;
+	int duplicates;
+	json_t *messages;        /* --json: one object per message, or NULL */
+};
+
 /* Drain one source: every message is committed before it is acked.
  * Returns 0, or -1 with err (the source's or the store's). */
-int cmd_poll_source(struct sirt_ctx *ctx, const struct sirt_source_conf *sc,
-		    int *stored_r, struct sirt_err *err);
-int cmd_poll_source(struct sirt_ctx *ctx, const struct sirt_source_conf *sc,
-		    int *stored_r, struct sirt_err *err)
+static int poll_source(struct sirt_ctx *ctx, const struct sirt_source_conf *sc,
+		       struct poll_tally *t, struct sirt_err *err)
 {
 	const struct sirt_source_ops *ops = sirt_source_find(sc->type);
 	struct sirt_source *src = NULL;
@@ -44,8 +51,17 @@ int cmd_poll_source(struct sirt_ctx *ctx, const struct sirt_source_conf *sc,
 		}
 		if (ops->ack(src, &sm, err) < 0)
 			goto out;
+		if (t->messages)
+			json_array_append_new(t->messages, json_pack(
+				"{s:s, s:s, s:s, s:b, s:b, s:b, s:s}",
+				"source", sc->name, "id", sm.id, "ref", r.ref,
+				"duplicate", r.duplicate, "new_case", r.new_case,
+				"unparsed", r.unparsed,
+				"severity", sirt_severity_name(r.severity)));
+		if (r.duplicate)
+			t->duplicates++;
 		if (!r.duplicate) {
-			(*stored_r)++;
+			t->stored++;
 			sirt_info("%s: %s %s %s", origin, r.new_case ? "new case" :
 				  "follow-up to", r.ref, sirt_severity_name(r.severity));
 			if (!ctx->json)
@@ -79,10 +95,12 @@ int cmd_poll(int argc, char **argv, struct sirt_ctx *ctx)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct sirt_err err;
+	struct poll_tally t;
 	const char *only = NULL;
-	int once = 0, opt, rc = EX_OK, stored = 0, matched = 0;
+	int once = 0, opt, rc = EX_OK, matched = 0;
 	size_t i;
 
+	memset(&t, 0, sizeof(t));
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (opt) {
@@ -101,13 +119,15 @@ int cmd_poll(int argc, char **argv, struct sirt_ctx *ctx)
 			return cmd_fail("poll", &err);
 		return EX_OK;
 	}
+	if (ctx->json)
+		t.messages = json_array();
 	for (i = 0; i < ctx->cfg->nsources; i++) {
 		const struct sirt_source_conf *sc = &ctx->cfg->sources[i];
 		if (only && strcmp(only, sc->name))
 			continue;
 		matched++;
 		sirt_err_clear(&err);
-		if (cmd_poll_source(ctx, sc, &stored, &err) < 0) {
+		if (poll_source(ctx, sc, &t, &err) < 0) {
 			int ec = cmd_fail("poll", &err);
 			if (rc == EX_OK || ec == EX_TEMPFAIL)
 				rc = ec;
@@ -115,9 +135,21 @@ int cmd_poll(int argc, char **argv, struct sirt_ctx *ctx)
 	}
 	if (only && !matched) {
 		fprintf(stderr, "sirt: poll: no source named '%s'\n", only);
+		json_decref(t.messages);
 		return EX_CONFIG;
 	}
-	if (!ctx->json)
-		printf("%d new message%s stored\n", stored, stored == 1 ? "" : "s");
+	if (ctx->json) {
+		json_t *o = json_pack("{s:i, s:i, s:o}", "stored", t.stored,
+				      "duplicates", t.duplicates, "messages", t.messages);
+		char *js = json_dumps(o, JSON_INDENT(2));
+		printf("%s\n", js);
+		free(js);
+		json_decref(o);
+	} else {
+		printf("%d new message%s stored", t.stored, t.stored == 1 ? "" : "s");
+		if (t.duplicates)
+			printf(", %d already stored (acknowledged again)", t.duplicates);
+		putchar('\n');
+	}
 	return rc;
 }

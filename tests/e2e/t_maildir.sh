@@ -28,8 +28,15 @@ n=$(sirt --json cases | python3 -c 'import json,sys; print(len(json.load(sys.std
 
 # The same message delivered again is stored once.
 mk a "first" a@x > var/mail/new/2000.A2.host
-out=$(sirt poll --once) || fail "second poll failed"
-contains "$out" "0 new messages stored"
+out=$(sirt --json poll --once) || fail "second poll failed"
+/usr/bin/python3 -c '
+import json, sys
+o = json.loads(sys.argv[1])
+assert o["stored"] == 0 and o["duplicates"] == 1, o
+cases = json.loads(sys.argv[2])
+first = [c["ref"] for c in cases if c["subject"] == "first"]
+assert o["messages"][0]["duplicate"] and [o["messages"][0]["ref"]] == first, (o, first)
+' "$out" "$(sirt --json cases)" || fail "poll --json: $out"
 [ -f 'var/mail/cur/2000.A2.host:2,S' ] || fail "duplicate not acknowledged"
 
 # A missing maildir is a configuration error naming the path.
@@ -53,6 +60,7 @@ out=$(sirt -c pw.conf cases 2>&1) && fail "a password in the config was accepted
 lacks "$out" "hunter2"
 
 # The documented example configuration is valid as shipped.
-sed "s#/var/lib/sirt/sirt.db#$T/example.db#" "$SIRT_TOP/contrib/sirt.conf.example" > example.conf
-out=$(sirt -c example.conf cases 2>&1) || fail "contrib/sirt.conf.example does not load: $out"
+sed -e "s#/var/lib/sirt#$T/lib#g" -e "s#/var/mail/security#$T/mail#" "$SIRT_TOP/contrib/sirt.conf.example" > example.conf
+out=$(sirt -c example.conf init 2>&1) || fail "contrib/sirt.conf.example does not load: $out"
+[ -d "$T/mail/new" ] || fail "init did not create the example's maildir"
 exit 0
