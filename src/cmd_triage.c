@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <jansson.h>
 #include "sirt/crypto.h"
 #include "sirt/msg.h"
@@ -76,6 +77,41 @@ static void print_text(const char *file, const struct sirt_verdict *v, int expla
 	putchar('\n');
 }
 
+/* Load the rules into ctx (as sirt_ctx_rules does, without its "no
+ * rules" fallback): a dry run without rules says nothing, so a missing
+ * directory is EX_NOINPUT and one without rules EX_CONFIG, with a
+ * message naming the directory.  Returns EX_OK or the exit code. */
+static int load_rules(struct sirt_ctx *ctx)
+{
+	const char *dir = ctx->cfg->rules_dir ? ctx->cfg->rules_dir : "./rules";
+	struct sirt_rules *r = NULL;
+	struct sirt_err err;
+	struct stat st;
+
+	if (ctx->rules)
+		return EX_OK;
+	sirt_err_clear(&err);
+	if (!strcmp(dir, "./rules") && stat(dir, &st) < 0)
+		dir = SIRT_DATADIR "/rules";   /* installed, run outside a source tree */
+	if (sirt_rules_load(dir, ctx->cfg->rules_local_dir, &r, &err) < 0) {
+		if (err.cls == SIRT_E_NOTFOUND) {
+			fprintf(stderr, "sirt: triage: no rules directory '%s' (%s): set [rules] dir "
+				"in the configuration\n", dir, err.msg);
+			return EX_NOINPUT;
+		}
+		return cmd_fail("triage", &err);
+	}
+	if (sirt_rules_count(r) == 0) {
+		fprintf(stderr, "sirt: triage: no rules in '%s' (no *.rules file defines a rule): "
+			"nothing to triage with\n", dir);
+		sirt_rules_free(&r);
+		return EX_CONFIG;
+	}
+	ctx->rules = r;
+	ctx->rules_tried = 1;
+	return EX_OK;
+}
+
 /* Triage one file; 0 ok, -1 with err set. */
 static int triage_file(struct sirt_ctx *ctx, const char *file, int explain,
 		       struct sirt_err *err)
@@ -133,11 +169,9 @@ int cmd_triage(int argc, char **argv, struct sirt_ctx *ctx)
 	}
 	if (optind >= argc)
 		return cmd_usage("triage", "needs at least one message FILE");
-	if (sirt_ctx_rules(ctx, &err) < 0)
-		return cmd_fail("triage", &err);
-	if (!ctx->rules && !ctx->json)
-		fprintf(stderr, "sirt: triage: no rules in '%s': every message is untriaged\n",
-			ctx->cfg->rules_dir ? ctx->cfg->rules_dir : "./rules");
+	rc = load_rules(ctx);
+	if (rc != EX_OK)
+		return rc;
 	if (sirt_ctx_crypto(ctx, &err) < 0) {
 		fprintf(stderr, "sirt: triage: crypto unavailable: %s\n", err.msg);
 		sirt_err_clear(&err);

@@ -77,8 +77,18 @@ char *sirt_verdict_to_json(const struct sirt_verdict *v)
 			json_object_set_new(h, "floor", json_string(sirt_severity_name(v->hits[i].floor)));
 		if (v->hits[i].cap)
 			json_object_set_new(h, "cap", json_string(sirt_severity_name(v->hits[i].cap)));
-		if (v->hits[i].tags)
-			json_object_set_new(h, "tags", json_string(v->hits[i].tags));
+		if (v->hits[i].tags) {   /* an array, like the verdict's tags */
+			json_t *ht = json_array();
+			const char *t = v->hits[i].tags;
+			while (*t) {
+				size_t n = strcspn(t, " ");
+				if (n)
+					json_array_append_new(ht, json_stringn(t, n));
+				t += n;
+				t += strspn(t, " ");
+			}
+			json_object_set_new(h, "tags", ht);
+		}
 		if (v->hits[i].expr)
 			json_object_set_new(h, "expr", json_string(v->hits[i].expr));
 		json_array_append_new(hits, h);
@@ -184,37 +194,45 @@ static void decide(struct sirt_verdict *v, const struct sirt_rules *rules,
 		sev = SIRT_SEV_P3;
 	else
 		sev = sirt_rules_default(rules);
+	/* The reason is a sentence for a ticket: what was recognised, then
+	 * which rule made the severity; the severity itself is printed
+	 * next to it, so it is not repeated at the start. */
 	if (res->nhits == 0)
-		sirt_buf_addf(&why, "%s: no rule fired (default)", sirt_severity_name(sev));
+		sirt_buf_addf(&why, "No rule recognised this report; %s is the default, a human reads it",
+			      sirt_severity_name(sev));
 	else if (res->score >= t3)
-		sirt_buf_addf(&why, "%s: score %.1f (P2 from %.1f, P3 from %.1f)",
-			      sirt_severity_name(sev), res->score, t2, t3);
+		sirt_buf_addf(&why, "No rule sets a severity; the score %.1f reaches the %s threshold "
+			      "(P2 from %.1f, P3 from %.1f)", res->score, sirt_severity_name(sev), t2, t3);
 	else
-		sirt_buf_addf(&why, "%s: score %.1f below the thresholds (default)",
-			      sirt_severity_name(sev), res->score);
+		sirt_buf_addf(&why, "The rules that fired set no severity and score %.1f, below the "
+			      "thresholds; %s is the default", res->score, sirt_severity_name(sev));
 	cat = top;
 
 	/* floors */
 	if (floor && floor <= sev) {
 		sev = floor;
 		sirt_buf_reset(&why);
-		sirt_buf_addf(&why, "%s: floor from %s", sirt_severity_name(sev), floor_hit->rule);
 		if (floor_hit->describe)
-			sirt_buf_addf(&why, " (%s)", floor_hit->describe);
+			sirt_buf_addf(&why, "%s (rule %s)", floor_hit->describe, floor_hit->rule);
+		else
+			sirt_buf_addf(&why, "Rule %s sets at least %s", floor_hit->rule,
+				      sirt_severity_name(sev));
 		cat = floor_hit->category ? floor_hit : top;
 	}
 	/* caps: never over a P1/P2 floor */
 	if (cap_hit && sev < cap_hit->cap) {
 		if (floor && floor <= SIRT_SEV_P2) {
-			sirt_buf_addf(&why, "; cap %s from %s not applied (a %s floor wins)",
+			sirt_buf_addf(&why, "; the %s cap of %s is not applied (a %s floor wins)",
 				      sirt_severity_name(cap_hit->cap), cap_hit->rule,
 				      sirt_severity_name(floor));
 		} else {
 			sirt_buf_reset(&why);
-			sirt_buf_addf(&why, "%s: capped by %s", sirt_severity_name(cap_hit->cap),
-				      cap_hit->rule);
 			if (cap_hit->describe)
-				sirt_buf_addf(&why, " (%s)", cap_hit->describe);
+				sirt_buf_addf(&why, "%s (capped by %s)", cap_hit->describe,
+					      cap_hit->rule);
+			else
+				sirt_buf_addf(&why, "Capped by %s at %s", cap_hit->rule,
+					      sirt_severity_name(cap_hit->cap));
 			sev = cap_hit->cap;
 			cat = cap_hit->category ? cap_hit : cat;
 		}
@@ -223,7 +241,7 @@ static void decide(struct sirt_verdict *v, const struct sirt_rules *rules,
 	if (unparsed && sev > SIRT_SEV_P3) {
 		sev = SIRT_SEV_P3;
 		sirt_buf_reset(&why);
-		sirt_buf_adds(&why, "P3: unparsed message, needs a human");
+		sirt_buf_adds(&why, "The message could not be parsed: a human reads it");
 		cat = NULL;
 	}
 	v->severity = sev;
@@ -358,7 +376,7 @@ char *sirt_verdict_explain(const struct sirt_verdict *v)
 	sirt_buf_addf(&b, "Severity %s, category %s, score %.1f.\n",
 		      sirt_severity_name(v->severity), v->category ? v->category : "-", v->score);
 	if (v->reason)
-		sirt_buf_addf(&b, "Why: %s.\n", v->reason);
+		sirt_buf_addf(&b, "Why %s: %s.\n", sirt_severity_name(v->severity), v->reason);
 	if (v->ntags) {
 		sirt_buf_adds(&b, "Tags:");
 		for (i = 0; i < v->ntags; i++)

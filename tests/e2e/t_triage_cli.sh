@@ -2,7 +2,7 @@
 # sirt triage and sirt rules check as a user runs them: a dry run prints
 # the verdict (text, --explain, --json) and stores nothing; a broken rule
 # file is reported as FILE:LINE:COL with PCRE2's message; no rules
-# directory means every report is "untriaged".
+# directory, or one without rules, is an error naming it.
 source "$(dirname "$0")/lib.sh"
 mkdir -p "$T/rules"
 cat >"$T/sirt.conf" <<CONF
@@ -80,9 +80,46 @@ contains "$out" "meta NEVER can never fire"
 contains "$out" "unknown rule NOSUCHRULE"
 contains "$out" "rules OK, 3 warnings"
 
-# no rules directory: untriaged, not an error
+# --json rules check: one object, warnings as objects
+out=$(sirt -c "$T/sirt.conf" --json rules check 2>/dev/null) || fail "json rules check failed"
+python3 - "$out" <<'PY' || fail "bad rules check JSON: $out"
+import json, sys
+o = json.loads(sys.argv[1])
+assert o["ok"] is True and o["rules"] >= 3 and o["errors"] == [], o
+assert any("can never fire" in w["message"] for w in o["warnings"]), o
+PY
+printf 'rule BROKEN body /(unclosed/i\n' >"$T/rules/20-broken.rules"
+out=$(sirt -c "$T/sirt.conf" --json rules check 2>/dev/null); rc=$?
+[ "$rc" = 65 ] || fail "json rules check exited $rc on a broken file"
+python3 - "$out" <<'PY' || fail "bad rules check JSON on error: $out"
+import json, sys
+o = json.loads(sys.argv[1])
+assert o["ok"] is False and "20-broken.rules:1:" in o["errors"][0]["message"], o
+PY
+rm "$T/rules/20-broken.rules"
+
+# hits[].tags is an array like the verdict's tags
+out=$(sirt -c "$T/sirt.conf" --json triage "$T/m1.eml") || fail "json triage failed"
+python3 - "$out" <<'PY' || fail "hit tags not an array: $out"
+import json, sys
+o = json.loads(sys.argv[1])
+assert [h["tags"] for h in o["hits"] if h["rule"] == "RANSOM"] == [["ransomware"]], o
+PY
+# the reason is a sentence: the description and the rule, no "P1: floor from"
+out=$(sirt -c "$T/sirt.conf" triage "$T/m1.eml") || fail "triage failed"
+contains "$out" "P1 ransomware [ransomware] CVSS 9.8 - A ransom note (rule RANSOM)"
+
+# a directory without rules: triage and rules check fail, naming it
+mkdir -p "$T/empty"
+sed -i "s|dir = .*|dir = $T/empty|" "$T/sirt.conf"
+out=$(sirt -c "$T/sirt.conf" triage "$T/m1.eml" 2>&1); rc=$?
+[ "$rc" = 78 ] || fail "triage without rules exited $rc: $out"
+contains "$out" "no rules in '$T/empty'"
+expect_rc 78 sirt -c "$T/sirt.conf" rules check
+# no rules directory at all
 sed -i "s|dir = .*|dir = $T/none|" "$T/sirt.conf"
-out=$(sirt -c "$T/sirt.conf" triage "$T/m1.eml" 2>/dev/null) || fail "triage without rules failed"
-contains "$out" "P3 untriaged"
+out=$(sirt -c "$T/sirt.conf" triage "$T/m1.eml" 2>&1); rc=$?
+[ "$rc" = 66 ] || fail "triage without a rules directory exited $rc: $out"
+contains "$out" "'$T/none'"
 expect_rc 66 sirt -c "$T/sirt.conf" rules check "$T/none"
 exit 0
