@@ -16,6 +16,7 @@ int cmd_set(int argc, char **argv, struct sirt_ctx *ctx);
 int cmd_triage(int argc, char **argv, struct sirt_ctx *ctx);
 int cmd_rules(int argc, char **argv, struct sirt_ctx *ctx);
 int cmd_keys(int argc, char **argv, struct sirt_ctx *ctx);
+int cmd_retriage(int argc, char **argv, struct sirt_ctx *ctx);
 
 /* Print err as "sirt: <cmd>: <message>" and return its exit code. */
 int cmd_fail(const char *cmd, const struct sirt_err *err);

@@ -140,13 +140,78 @@ fail_nobegin:
 	return -1;
 }
 
+int sirt_intake_analyse(struct sirt_ctx *ctx, const void *raw, size_t len,
+			const struct sirt_intake_opts *opts,
+			struct sirt_msg **msg_r, struct sirt_verdict *v,
+			char **crypto_json_r, struct sirt_err *err)
+{
+	struct sirt_msg *msg = NULL;
+	struct sirt_err terr;
+	const char *sha;
+
+	memset(v, 0, sizeof(*v));
+	v->cvss = -1;
+	*msg_r = NULL;
+	*crypto_json_r = NULL;
+	if (sirt_msg_parse(raw, len, &ctx->cfg->limits, &msg, err) < 0)
+		return -1;
+	sha = msg->sha256;
+	if (opts && opts->oversized) {
+		char why[160];
+		snprintf(why, sizeof(why), "message of %zu bytes exceeds the size "
+			 "limit of %zu: only its headers were fetched",
+			 opts->declared_size, ctx->cfg->limits.max_message_size);
+		flag_unparsed(msg, why);
+	}
+	if (!msg->unparsed && msg->nheaders == 0)
+		flag_unparsed(msg, "no header fields: not an RFC 5322 message");
+	if (opts && opts->truncated)
+		flag_unparsed(msg, "message was truncated at the input size cap");
+	if (opts && opts->unparsed_reason && !msg->unparsed)
+		flag_unparsed(msg, opts->unparsed_reason);
+	/* Verify signatures, open encrypted parts (crypto.h).  A failure
+	 * here is not a reason to lose the message: it is stored, and the
+	 * crypto facts say what could not be done. */
+	sirt_err_clear(&terr);
+	if (sirt_ctx_crypto(ctx, &terr) < 0) {
+		sirt_warn("crypto unavailable for message %.12s: %s", sha, terr.msg);
+		sirt_err_clear(&terr);
+	}
+	/* Without a keyring (ctx->crypto NULL) PGP content is still
+	 * detected: an encrypted report is flagged undecryptable. */
+	if (sirt_crypto_process(ctx->crypto, msg, &ctx->cfg->limits, &terr) < 0)
+		sirt_warn("crypto on message %.12s failed: %s", sha, terr.msg);
+	*crypto_json_r = sirt_crypto_info_to_json(&msg->crypto);
+	sirt_err_clear(&terr);
+	if (sirt_ctx_rules(ctx, &terr) < 0 ||
+	    sirt_triage(ctx->rules, msg, v, &terr) < 0) {
+		sirt_warn("triage of message %.12s failed: %s", sha, terr.msg);
+		if (!v->severity) {
+			sirt_verdict_release(v);
+			v->severity = SIRT_SEV_P3;
+			v->category = sirt_xstrdup("untriaged");
+			v->reason = sirt_xstrdup("triage failed: needs a human");
+		}
+	}
+	sirt_crypto_adjust_verdict(msg, v);
+	if (msg->crypto.decrypted && !ctx->cfg->store_decrypted) {
+		size_t i;
+
+		/* [crypto] store_decrypted = no: rule excerpts may quote
+		 * decrypted text, keep them out of the store too. */
+		for (i = 0; i < v->nhits; i++)
+			sirt_free(&v->hits[i].match);
+	}
+	*msg_r = msg;
+	return 0;
+}
+
 int sirt_intake(struct sirt_ctx *ctx, const void *raw, size_t len,
 		const struct sirt_intake_opts *opts,
 		struct sirt_intake_result *res, struct sirt_err *err)
 {
 	struct sirt_msg *msg = NULL;
 	struct sirt_verdict v;
-	struct sirt_err terr;
 	char sha[65], *crypto_json = NULL;
 	int rc = -1, found;
 
@@ -170,52 +235,8 @@ int sirt_intake(struct sirt_ctx *ctx, const void *raw, size_t len,
 		}
 		return 0;
 	}
-	if (sirt_msg_parse(raw, len, &ctx->cfg->limits, &msg, err) < 0)
+	if (sirt_intake_analyse(ctx, raw, len, opts, &msg, &v, &crypto_json, err) < 0)
 		return -1;
-	if (opts && opts->oversized) {
-		char why[160];
-		snprintf(why, sizeof(why), "message of %zu bytes exceeds the size "
-			 "limit of %zu: only its headers were fetched",
-			 opts->declared_size, ctx->cfg->limits.max_message_size);
-		flag_unparsed(msg, why);
-	}
-	if (!msg->unparsed && msg->nheaders == 0)
-		flag_unparsed(msg, "no header fields: not an RFC 5322 message");
-	if (opts && opts->truncated)
-		flag_unparsed(msg, "message was truncated at the input size cap");
-	/* Verify signatures, open encrypted parts (crypto.h).  A failure
-	 * here is not a reason to lose the message: it is stored, and the
-	 * crypto facts say what could not be done. */
-	sirt_err_clear(&terr);
-	if (sirt_ctx_crypto(ctx, &terr) < 0) {
-		sirt_warn("crypto unavailable for message %.12s: %s", sha, terr.msg);
-		sirt_err_clear(&terr);
-	}
-	/* Without a keyring (ctx->crypto NULL) PGP content is still
-	 * detected: an encrypted report is flagged undecryptable. */
-	if (sirt_crypto_process(ctx->crypto, msg, &ctx->cfg->limits, &terr) < 0)
-		sirt_warn("crypto on message %.12s failed: %s", sha, terr.msg);
-	crypto_json = sirt_crypto_info_to_json(&msg->crypto);
-	sirt_err_clear(&terr);
-	if (sirt_ctx_rules(ctx, &terr) < 0 ||
-	    sirt_triage(ctx->rules, msg, &v, &terr) < 0) {
-		sirt_warn("triage of message %.12s failed: %s", sha, terr.msg);
-		if (!v.severity) {
-			sirt_verdict_release(&v);
-			v.severity = SIRT_SEV_P3;
-			v.category = sirt_xstrdup("untriaged");
-			v.reason = sirt_xstrdup("triage failed: needs a human");
-		}
-	}
-	sirt_crypto_adjust_verdict(msg, &v);
-	if (msg->crypto.decrypted && !ctx->cfg->store_decrypted) {
-		size_t i;
-
-		/* [crypto] store_decrypted = no: rule excerpts may quote
-		 * decrypted text, keep them out of the store too. */
-		for (i = 0; i < v.nhits; i++)
-			sirt_free(&v.hits[i].match);
-	}
 	if (store_message(ctx, msg, &v, crypto_json, opts, res, err) < 0)
 		goto out;
 	res->unparsed = msg->unparsed;

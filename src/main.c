@@ -28,6 +28,7 @@ static const struct command commands[] = {
 	{ "keys",   cmd_keys,   "import REF", "import the public keys attached to a case (never trusted)" },
 	{ "triage", cmd_triage, "[--explain] [--json] FILE...", "dry run: the verdict on message files, nothing stored" },
 	{ "rules",  cmd_rules,  "check [DIR]", "compile the rule files and report errors and warnings" },
+	{ "retriage", cmd_retriage, "(REF... | --all) [--note TEXT]", "triage stored messages again with the current rules" },
 	{ NULL, NULL, NULL, NULL }
 };
 

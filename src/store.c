@@ -965,6 +965,28 @@ out:
 	return rc;
 }
 
+static const char SQL_MSG_VERDICT[] =
+	"UPDATE messages SET severity = ?2, category = ?3, verdict_json = ?4 WHERE id = ?1";
+
+int sirt_store_message_set_verdict(struct sirt_store *s, int64_t message_id,
+				   const struct sirt_verdict *v, struct sirt_err *err)
+{
+	sqlite3_stmt *st = stmt(s, SQL_MSG_VERDICT, err);
+	char *js;
+	int rc;
+
+	if (!st)
+		return -1;
+	js = sirt_verdict_to_json(v);
+	sqlite3_bind_int64(st, 1, message_id);
+	sqlite3_bind_int(st, 2, v->severity);
+	bind_text(st, 3, v->category);
+	bind_text(st, 4, js);
+	rc = step_done(s, st, "cannot update verdict", err);
+	free(js);
+	return rc;
+}
+
 static const char SQL_CASE_MSGS[] =
 	"SELECT m.id, m.case_id, m.sha256, m.received, m.origin, m.message_id,"
 	" CASE WHEN m.from_name IS NOT NULL AND m.from_name != ''"

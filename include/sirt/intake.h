@@ -33,10 +33,20 @@ struct sirt_intake_opts {
 	size_t declared_size;
 	time_t received;         /* when it reached the mailbox; 0 = now */
 	int truncated;           /* the source stopped reading at a hard cap */
+	const char *unparsed_reason; /* flag the message with this (retriage) */
 };
 
 int sirt_intake(struct sirt_ctx *ctx, const void *raw, size_t len,
 		const struct sirt_intake_opts *opts,
 		struct sirt_intake_result *res, struct sirt_err *err);
+
+/* The pipeline without the store: parse (limits, flags from opts),
+ * crypto, triage.  *msg_r, the verdict and *crypto_json_r (may be NULL)
+ * are the caller's.  Used by sirt_intake() and by re-triage. */
+struct sirt_msg;
+int sirt_intake_analyse(struct sirt_ctx *ctx, const void *raw, size_t len,
+			const struct sirt_intake_opts *opts,
+			struct sirt_msg **msg_r, struct sirt_verdict *v,
+			char **crypto_json_r, struct sirt_err *err);
 
 #endif

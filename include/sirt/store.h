@@ -160,6 +160,10 @@ struct sirt_message_new {
 int sirt_store_message_add(struct sirt_store *s, const struct sirt_message_new *m,
 			   int64_t *message_id_r, struct sirt_err *err);
 
+/* Replace a stored message's verdict (re-triage with new rules). */
+int sirt_store_message_set_verdict(struct sirt_store *s, int64_t message_id,
+				   const struct sirt_verdict *v, struct sirt_err *err);
+
 /* Messages of a case, oldest first (rows are the caller's). */
 int sirt_store_case_messages(struct sirt_store *s, int64_t case_id,
 			     struct sirt_message_row **rows_r, size_t *n_r,
