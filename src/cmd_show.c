@@ -63,9 +63,12 @@ static void print_verdict(const char *vjson)
 			cmd_put_safe(d, "");
 		}
 		if (m) {
-			printf(" [\"");
+			/* a meta's evidence is already '"text" (field); ...' */
+			int meta = !strcmp(json_string_value(json_object_get(h, "field")) ?
+					   json_string_value(json_object_get(h, "field")) : "", "meta");
+			printf(meta ? " - evidence: " : " [\"");
 			cmd_put_safe(m, "");
-			printf("\"]");
+			printf(meta ? "" : "\"]");
 		}
 		putchar('\n');
 	}

@@ -213,7 +213,7 @@ static void decide(struct sirt_verdict *v, const struct sirt_rules *rules,
 		sev = floor;
 		sirt_buf_reset(&why);
 		if (floor_hit->describe)
-			sirt_buf_addf(&why, "%s (rule %s)", floor_hit->describe, floor_hit->rule);
+			sirt_buf_addf(&why, "%s; rule %s", floor_hit->describe, floor_hit->rule);
 		else
 			sirt_buf_addf(&why, "Rule %s sets at least %s", floor_hit->rule,
 				      sirt_severity_name(sev));
@@ -228,7 +228,7 @@ static void decide(struct sirt_verdict *v, const struct sirt_rules *rules,
 		} else {
 			sirt_buf_reset(&why);
 			if (cap_hit->describe)
-				sirt_buf_addf(&why, "%s (capped by %s)", cap_hit->describe,
+				sirt_buf_addf(&why, "%s; capped by %s", cap_hit->describe,
 					      cap_hit->rule);
 			else
 				sirt_buf_addf(&why, "Capped by %s at %s", cap_hit->rule,

@@ -107,7 +107,7 @@ assert [h["tags"] for h in o["hits"] if h["rule"] == "RANSOM"] == [["ransomware"
 PY
 # the reason is a sentence: the description and the rule, no "P1: floor from"
 out=$(sirt -c "$T/sirt.conf" triage "$T/m1.eml") || fail "triage failed"
-contains "$out" "P1 ransomware [ransomware] CVSS 9.8 - A ransom note (rule RANSOM)"
+contains "$out" "P1 ransomware [ransomware] CVSS 9.8 - A ransom note; rule RANSOM"
 
 # a directory without rules: triage and rules check fail, naming it
 mkdir -p "$T/empty"
