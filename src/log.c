@@ -32,9 +32,12 @@ void sirt_log(enum sirt_log_level level, const char *fmt, ...)
 	if (log_syslog) {
 		vsyslog(prio[level], fmt, ap);
 	} else {
+		/* one line, whole, even with several threads logging */
+		flockfile(stderr);
 		fprintf(stderr, "%s: %s: ", log_ident, names[level]);
 		vfprintf(stderr, fmt, ap);
 		fputc('\n', stderr);
+		funlockfile(stderr);
 	}
 	va_end(ap);
 }

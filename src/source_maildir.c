@@ -95,7 +95,8 @@ static int maildir_rescan(struct maildir_source *m, struct sirt_err *err)
 	m->nnames = m->next = 0;
 	if (scan_dir(m, "new", err) < 0 || scan_dir(m, "cur", err) < 0)
 		return -1;
-	qsort(m->names, m->nnames, sizeof(char *), name_cmp);
+	if (m->nnames > 1)
+		qsort(m->names, m->nnames, sizeof(char *), name_cmp);
 	return 0;
 }
 
