@@ -945,7 +945,9 @@ int sirt_store_message_add(struct sirt_store *s, const struct sirt_message_new *
 		sqlite3_bind_int(st, 4, p->depth);
 		bind_text(st, 5, p->content_type);
 		bind_text(st, 6, p->charset);
-		bind_text(st, 7, p->filename);
+		/* store_decrypted = no: a decrypted part's name is text
+		 * that arrived encrypted too */
+		bind_text(st, 7, p->from_crypto && !m->store_body ? NULL : p->filename);
 		bind_text(st, 8, p->disposition);
 		sqlite3_bind_int64(st, 9, (sqlite3_int64)p->size);
 		bind_text(st, 10, p->kind == SIRT_PART_SINGLE ? p->sha256 : NULL);

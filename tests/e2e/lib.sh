@@ -17,7 +17,7 @@ trap cleanup EXIT
 # sirt ARGS...: run the binary (under valgrind when SIRT_VALGRIND=1).
 sirt() {
 	if [ "${SIRT_VALGRIND:-0}" = 1 ]; then
-		valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+		valgrind -q --child-silent-after-fork=yes --leak-check=full --errors-for-leak-kinds=definite,indirect \
 			--error-exitcode=99 "$SIRT_BIN" "$@"
 	else
 		"$SIRT_BIN" "$@"
