@@ -83,7 +83,7 @@ asan:
 	$(MAKE) BUILD=build-asan SANITIZE=1 CFLAGS="-O1 -g" check
 
 # The CLI paths under valgrind memcheck (a leak or error fails the test).
-VALGRIND_TESTS ?= ingest set maildir mbox demo
+VALGRIND_TESTS ?= ingest set maildir mbox demo retriage terminal triage_cli
 valgrind: $(BIN)
 	@for t in $(VALGRIND_TESTS); do \
 	    BUILD=$(BUILD) SIRT_VALGRIND=1 tests/run-tests.sh e2e "$$t" || exit 1; done
