@@ -426,28 +426,36 @@ int sirt_store_find_raw(struct sirt_store *s, const char *sha256,
 	return 0;
 }
 
+/* Run sql (one text parameter) and read one integer: 1 found (*id_r),
+ * 0 no row, -1 error naming what. */
+static int lookup_id(struct sirt_store *s, const char *sql, const char *key,
+		     int64_t *id_r, const char *what, struct sirt_err *err)
+{
+	sqlite3_stmt *st = stmt(s, sql, err);
+	int rc;
+
+	if (!st)
+		return -1;
+	bind_text(st, 1, key);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*id_r = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc != SQLITE_DONE)
+		return db_fail(s, rc, what, err);
+	return 0;
+}
+
 static const char SQL_FIND_MSGID[] =
 	"SELECT case_id FROM messages WHERE message_id = ?1 ORDER BY id LIMIT 1";
 
 int sirt_store_find_by_message_id(struct sirt_store *s, const char *msgid,
 				  int64_t *case_id_r, struct sirt_err *err)
 {
-	sqlite3_stmt *st = stmt(s, SQL_FIND_MSGID, err);
-	int rc;
-
-	if (!st)
-		return -1;
-	bind_text(st, 1, msgid);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*case_id_r = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-		return 1;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return db_fail(s, rc, "cannot look up Message-ID", err);
-	return 0;
+	return lookup_id(s, SQL_FIND_MSGID, msgid, case_id_r,
+			 "cannot look up Message-ID", err);
 }
 
 static const char SQL_FIND_REF[] = "SELECT id FROM cases WHERE ref = upper(?1)";
@@ -455,22 +463,7 @@ static const char SQL_FIND_REF[] = "SELECT id FROM cases WHERE ref = upper(?1)";
 int sirt_store_find_case(struct sirt_store *s, const char *ref,
 			 int64_t *case_id_r, struct sirt_err *err)
 {
-	sqlite3_stmt *st = stmt(s, SQL_FIND_REF, err);
-	int rc;
-
-	if (!st)
-		return -1;
-	bind_text(st, 1, ref);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*case_id_r = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-		return 1;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return db_fail(s, rc, "cannot look up case", err);
-	return 0;
+	return lookup_id(s, SQL_FIND_REF, ref, case_id_r, "cannot look up case", err);
 }
 
 static const char SQL_SEQ_NEXT[] =
