@@ -511,6 +511,16 @@ int sirt_store_case_create(struct sirt_store *s, time_t received,
 	return 0;
 }
 
+/* The columns case_from_row() reads, in its order. */
+#define CASE_SELECT \
+	"SELECT c.id, c.ref, coalesce(c.severity_override, c.severity_auto)," \
+	" c.severity_auto, c.severity_override, c.category, c.state, c.received," \
+	" c.updated, c.reporter, c.subject, c.reason, c.unparsed," \
+	" (SELECT count(*) FROM messages m WHERE m.case_id = c.id)," \
+	" (SELECT group_concat(tag, char(10)) FROM (SELECT tag FROM case_tags t" \
+	"   WHERE t.case_id = c.id AND t.origin != 'suppressed' ORDER BY tag))" \
+	" FROM cases c"
+
 static void case_from_row(sqlite3_stmt *st, struct sirt_case *c)
 {
 	const char *tags;
@@ -542,14 +552,7 @@ static void case_from_row(sqlite3_stmt *st, struct sirt_case *c)
 	}
 }
 
-static const char SQL_CASE_GET[] =
-	"SELECT c.id, c.ref, coalesce(c.severity_override, c.severity_auto),"
-	" c.severity_auto, c.severity_override, c.category, c.state, c.received,"
-	" c.updated, c.reporter, c.subject, c.reason, c.unparsed,"
-	" (SELECT count(*) FROM messages m WHERE m.case_id = c.id),"
-	" (SELECT group_concat(tag, char(10)) FROM (SELECT tag FROM case_tags t"
-	"   WHERE t.case_id = c.id AND t.origin != 'suppressed' ORDER BY tag))"
-	" FROM cases c WHERE c.id = ?1";
+static const char SQL_CASE_GET[] = CASE_SELECT " WHERE c.id = ?1";
 
 int sirt_store_case_get(struct sirt_store *s, int64_t case_id,
 			struct sirt_case *c, struct sirt_err *err)
@@ -572,14 +575,7 @@ int sirt_store_case_get(struct sirt_store *s, int64_t case_id,
 	return 0;
 }
 
-static const char SQL_CASE_LIST[] =
-	"SELECT c.id, c.ref, coalesce(c.severity_override, c.severity_auto),"
-	" c.severity_auto, c.severity_override, c.category, c.state, c.received,"
-	" c.updated, c.reporter, c.subject, c.reason, c.unparsed,"
-	" (SELECT count(*) FROM messages m WHERE m.case_id = c.id),"
-	" (SELECT group_concat(tag, char(10)) FROM (SELECT tag FROM case_tags t"
-	"   WHERE t.case_id = c.id AND t.origin != 'suppressed' ORDER BY tag))"
-	" FROM cases c"
+static const char SQL_CASE_LIST[] = CASE_SELECT
 	" WHERE (?1 IS NULL OR coalesce(c.severity_override, c.severity_auto) = ?1)"
 	"   AND (?2 IS NULL OR c.state = ?2)"
 	" ORDER BY c.received DESC, c.id DESC";
