@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "sirt/buf.h"
 #include "sirt/config.h"
+#include "sirt/log.h"
 #include "sirt/sirt.h"
 #include "sirt/source.h"
 #include "sirt/util.h"
@@ -138,12 +139,19 @@ static int maildir_next(struct sirt_source *src, struct sirt_source_msg *sm,
 		if (fd < 0) {
 			if (errno == ENOENT)  /* taken by someone else */
 				continue;
+			if (errno == ELOOP) { /* a symlink: not mail, never followed */
+				sirt_warn("maildir '%s': skipping symbolic link '%s'",
+					  src->conf->path, name);
+				continue;
+			}
 			sirt_err_set(err, SIRT_E_TEMP, "cannot open '%s': %s",
 				     path.data, strerror(errno));
 			sirt_buf_release(&path);
 			return -1;
 		}
 		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			sirt_warn("maildir '%s': skipping '%s': not a regular file",
+				  src->conf->path, name);
 			close(fd);
 			continue;
 		}

@@ -26,6 +26,15 @@ contains "$out" "3 new messages stored"
 n=$(sirt --json cases | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 [ "$n" = 3 ] || fail "expected 3 cases, got $n"
 
+# A symbolic link or a directory in new/ is skipped, never followed.
+echo "secret" > outside.txt
+ln -s "$T/outside.txt" var/mail/new/1500.LINK.host
+mkdir var/mail/new/1501.DIR.host
+out=$(sirt poll --once 2>&1) || fail "a symlink in new/ made poll fail: $out"
+contains "$out" "symbolic link"
+lacks "$(sirt --json cases)" "secret"
+rm -f var/mail/new/1500.LINK.host; rmdir var/mail/new/1501.DIR.host
+
 # The same message delivered again is stored once.
 mk a "first" a@x > var/mail/new/2000.A2.host
 out=$(sirt --json poll --once) || fail "second poll failed"
