@@ -215,8 +215,8 @@ static void decide(struct sirt_verdict *v, const struct sirt_rules *rules,
 		if (floor_hit->describe)
 			sirt_buf_addf(&why, "%s; rule %s", floor_hit->describe, floor_hit->rule);
 		else
-			sirt_buf_addf(&why, "Rule %s sets at least %s", floor_hit->rule,
-				      sirt_severity_name(sev));
+			sirt_buf_addf(&why, "The severity is at least %s by rule %s",
+				      sirt_severity_name(sev), floor_hit->rule);
 		cat = floor_hit->category ? floor_hit : top;
 	}
 	/* caps: never over a P1/P2 floor */
@@ -231,8 +231,8 @@ static void decide(struct sirt_verdict *v, const struct sirt_rules *rules,
 				sirt_buf_addf(&why, "%s; capped by %s", cap_hit->describe,
 					      cap_hit->rule);
 			else
-				sirt_buf_addf(&why, "Capped by %s at %s", cap_hit->rule,
-					      sirt_severity_name(cap_hit->cap));
+				sirt_buf_addf(&why, "The severity is capped by %s at %s",
+					      cap_hit->rule, sirt_severity_name(cap_hit->cap));
 			sev = cap_hit->cap;
 			cat = cap_hit->category ? cap_hit : cat;
 		}
