@@ -1824,7 +1824,8 @@ static int load_dir(struct sirt_rules *r, const char *dir, int local, struct pen
 		names[n++] = sirt_xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(char *), cmp_str);
+	if (n > 1)   /* names is NULL in a directory without rule files */
+		qsort(names, n, sizeof(char *), cmp_str);
 	for (i = 0; i < n && rc == 0; i++) {
 		struct sirt_buf path = SIRT_BUF_INIT;
 		char *data = NULL;
