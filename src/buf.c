@@ -79,6 +79,13 @@ void sirt_buf_adds(struct sirt_buf *b, const char *s)
 
 void sirt_buf_addc(struct sirt_buf *b, char c)
 {
+	/* Fast path: room for the byte and the NUL (cap is 0 for the
+	 * shared empty buffer, so it never takes this branch). */
+	if (b->data && b->len + 1 < b->cap) {
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+		return;
+	}
 	sirt_buf_add(b, &c, 1);
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -376,6 +377,19 @@ int sirt_utf8_valid(const char *s, size_t n)
 	size_t i = 0, k;
 
 	while (i < n) {
+		/* Fast path: skip ASCII eight bytes at a time. */
+		while (n - i >= 8) {
+			uint64_t w;
+
+			memcpy(&w, p + i, 8);
+			if (w & UINT64_C(0x8080808080808080))
+				break;
+			i += 8;
+		}
+		while (i < n && p[i] < 0x80)
+			i++;
+		if (i >= n)
+			break;
 		k = utf8_seq(p + i, n - i);
 		if (!k)
 			return 0;
