@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <iconv.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -190,19 +191,93 @@ static int iconv_to(iconv_t cd, const char *in, size_t len, struct sirt_buf *b,
 	}
 }
 
+/* Per-thread cache of iconv descriptors (to UTF-8), a few charsets:
+ * iconv_open is far dearer than a conversion of a typical part.  The
+ * cache belongs to the thread and is closed by the key's destructor when
+ * the thread exits.  iconv_to resets the shift state before each use. */
+#define ICONV_CACHE 4
+struct iconv_cache {
+	struct {
+		char name[48];
+		iconv_t cd;
+	} e[ICONV_CACHE];
+	unsigned next;
+};
+
+static pthread_key_t iconv_key;
+static pthread_once_t iconv_once = PTHREAD_ONCE_INIT;
+static int iconv_key_ok;
+
+static void iconv_cache_free(void *arg)
+{
+	struct iconv_cache *c = arg;
+	unsigned i;
+
+	for (i = 0; i < ICONV_CACHE; i++)
+		if (c->e[i].name[0])
+			iconv_close(c->e[i].cd);
+	free(c);
+}
+
+static void iconv_key_init(void)
+{
+	iconv_key_ok = pthread_key_create(&iconv_key, iconv_cache_free) == 0;
+}
+
+/* A descriptor converting name to UTF-8, or (iconv_t)-1.  *owned_r is set
+ * when the caller must iconv_close it (not cached); otherwise the cache
+ * keeps it. */
+static iconv_t iconv_get(const char *name, int *owned_r)
+{
+	struct iconv_cache *c = NULL;
+	size_t nl = strlen(name);
+	unsigned i;
+	iconv_t cd;
+
+	*owned_r = 1;
+	pthread_once(&iconv_once, iconv_key_init);
+	if (iconv_key_ok && nl < sizeof(c->e[0].name)) {
+		c = pthread_getspecific(iconv_key);
+		if (!c) {
+			c = sirt_xcalloc(1, sizeof(*c));
+			if (pthread_setspecific(iconv_key, c) != 0) {
+				free(c);
+				c = NULL;
+			}
+		}
+	}
+	if (c)
+		for (i = 0; i < ICONV_CACHE; i++)
+			if (c->e[i].name[0] && strcmp(c->e[i].name, name) == 0) {
+				*owned_r = 0;
+				return c->e[i].cd;
+			}
+	cd = iconv_open("UTF-8", name);
+	if (cd == (iconv_t)-1 || !c)
+		return cd;
+	i = c->next++ % ICONV_CACHE;
+	if (c->e[i].name[0])
+		iconv_close(c->e[i].cd);
+	memcpy(c->e[i].name, name, nl + 1);
+	c->e[i].cd = cd;
+	*owned_r = 0;
+	return cd;
+}
+
 char *msg_to_utf8(const char *cs, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 	const char *name;
 	char tmp[48];
 	iconv_t cd;
+	int owned;
 	struct sirt_buf b;
 	char *s;
 
 	name = charset_for_iconv(cs, tmp, sizeof(tmp));
 	if (!name)
 		return guess_to_utf8(p, len);
-	cd = iconv_open("UTF-8", name);
+	cd = iconv_get(name, &owned);
 	if (cd == (iconv_t)-1)
 		return guess_to_utf8(p, len);
 	sirt_buf_init(&b);
@@ -211,13 +286,15 @@ char *msg_to_utf8(const char *cs, const void *data, size_t len)
 		 * common; otherwise keep what converts. */
 		sirt_buf_reset(&b);
 		if (sirt_utf8_valid(data, len) && has_utf8_multibyte(p, len)) {
-			iconv_close(cd);
+			if (owned)
+				iconv_close(cd);
 			sirt_buf_release(&b);
 			return sirt_utf8_sanitize(data, len);
 		}
 		iconv_to(cd, data, len, &b, 0);
 	}
-	iconv_close(cd);
+	if (owned)
+		iconv_close(cd);
 	s = sirt_utf8_sanitize(b.data, b.len);
 	sirt_buf_release(&b);
 	return s;
