@@ -71,10 +71,21 @@ static void prescan(const char *p, size_t len, struct prescan *ps)
 {
 	size_t i, depth = 0;
 
+	static const unsigned char special[256] = {
+		['\n'] = 1, ['('] = 1, [')'] = 1
+	};
+
 	ps->containers = 0;
 	ps->max_paren = 0;
 	for (i = 0; i < len; i++) {
-		char c = p[i];
+		char c;
+
+		/* skip the bytes that change nothing */
+		while (i < len && !special[(unsigned char)p[i]])
+			i++;
+		if (i >= len)
+			break;
+		c = p[i];
 
 		if (c == '\n') {
 			if (!(i + 1 < len && (p[i + 1] == ' ' || p[i + 1] == '\t')))

@@ -165,7 +165,8 @@ static const char *raw_header(const char *p, size_t len, const char *name,
 	while (i < len) {
 		const char *ls = p + i, *e;
 
-		if (len - i > nl && strncasecmp(ls, name, nl) == 0) {
+		if (len - i > nl && (*ls | 0x20) == (*name | 0x20) &&
+		    strncasecmp(ls, name, nl) == 0) {
 			const char *v = ls + nl;
 
 			while (v < p + len && (*v == ' ' || *v == '\t'))

@@ -308,6 +308,8 @@ char *msg_decode_header(const char *value, size_t len)
 
 	/* unfold: drop CR LF before whitespace, other bare CR/LF too */
 	sirt_buf_init(&u);
+	/* every input byte gives at most one output byte: write in place */
+	sirt_buf_grow(&u, len);
 	for (i = 0; i < len; i++) {
 		if (value[i] == '\r' || value[i] == '\n') {
 			/* a fold and the whitespace after it become one space */
@@ -318,16 +320,15 @@ char *msg_decode_header(const char *value, size_t len)
 			if (k < len && (value[k] == ' ' || value[k] == '\t')) {
 				while (k < len && (value[k] == ' ' || value[k] == '\t'))
 					k++;
-				if (u.len && u.data[u.len - 1] != ' ')
-					sirt_buf_addc(&u, ' ');
-				else if (!u.len)
-					sirt_buf_addc(&u, ' ');
+				if (!u.len || u.data[u.len - 1] != ' ')
+					u.data[u.len++] = ' ';
 			}
 			i = k - 1;
 			continue;
 		}
-		sirt_buf_addc(&u, value[i] == '\t' ? ' ' : value[i]);
+		u.data[u.len++] = value[i] == '\t' ? ' ' : value[i];
 	}
+	u.data[u.len] = '\0';
 	/* trim */
 	start = 0;
 	while (start < u.len && u.data[start] == ' ')
