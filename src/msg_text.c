@@ -385,6 +385,8 @@ static size_t url_prefix(const char *s)
 	size_t i, n;
 
 	for (i = 0; i < sizeof(pre) / sizeof(pre[0]); i++) {
+		if ((*s | 0x20) != pre[i][0])
+			continue;
 		n = strlen(pre[i]);
 		if (strncasecmp(s, pre[i], n) == 0)
 			return n;

@@ -409,8 +409,20 @@ char *sirt_utf8_sanitize(const char *s, size_t n)
 		abort();
 	out = o = sirt_xmalloc(n * 3 + 1);
 	while (i < n) {
-		/* Fast path: a run of printable ASCII, tab and newline. */
+		/* Fast path: a run of printable ASCII, tab and newline;
+		 * first eight bytes at a time while all are 0x20-0x7e. */
 		run = i;
+		while (n - run >= 8) {
+			uint64_t w, lo, hi;
+
+			memcpy(&w, p + run, 8);
+			/* a byte < 0x20, or >= 0x7f (0x7f + 1 sets bit 7) */
+			lo = (w - UINT64_C(0x2020202020202020)) & ~w;
+			hi = w | (w + UINT64_C(0x0101010101010101));
+			if ((lo | hi) & UINT64_C(0x8080808080808080))
+				break;
+			run += 8;
+		}
 		while (run < n && ((p[run] >= 0x20 && p[run] < 0x7f) ||
 				   p[run] == '\n' || p[run] == '\t'))
 			run++;
