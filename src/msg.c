@@ -129,6 +129,28 @@ struct skel_item {
 
 /* Unfolded value (at most cap-1 bytes) of the first header named name
  * in the header block [s, e) of p; returns 1 if found. */
+/* Is the line p[i..le) a delimiter of boundary bnd (RFC 2046: "--"
+ * bnd, then "--" for the close delimiter, else only white space)?
+ * Sets *close_r for the close delimiter. */
+static int boundary_line(const char *p, size_t i, size_t le, const char *bnd,
+			 size_t bl, int *close_r)
+{
+	size_t k;
+
+	*close_r = 0;
+	if (le - i < bl + 2 || p[i] != '-' || p[i + 1] != '-' ||
+	    memcmp(p + i + 2, bnd, bl) != 0)
+		return 0;
+	k = i + 2 + bl;
+	if (le - k >= 2 && p[k] == '-' && p[k + 1] == '-') {
+		*close_r = 1;
+		return 1;
+	}
+	while (k < le && (p[k] == ' ' || p[k] == '\t' || p[k] == '\r'))
+		k++;
+	return k == le;
+}
+
 static int skel_header(const char *p, size_t s, size_t e, const char *name,
 		       char *out, size_t cap)
 {
@@ -245,20 +267,10 @@ static int skel_depth(const char *p, size_t len, int max_depth, size_t max_items
 		/* delimiter lines: "--" boundary, then "--" or blanks */
 		for (i = body; i < it.e;) {
 			const char *q = memchr(p + i, '\n', it.e - i);
-			size_t le = q ? (size_t)(q - p) : it.e, k;
+			size_t le = q ? (size_t)(q - p) : it.e;
 			int delim = 0, close = 0;
 
-			if (le - i >= bl + 2 && p[i] == '-' && p[i + 1] == '-' &&
-			    memcmp(p + i + 2, bnd, bl) == 0) {
-				k = i + 2 + bl;
-				if (le - k >= 2 && p[k] == '-' && p[k + 1] == '-') {
-					delim = close = 1;
-				} else {
-					while (k < le && (p[k] == ' ' || p[k] == '\t' || p[k] == '\r'))
-						k++;
-					delim = k == le;
-				}
-			}
+			delim = boundary_line(p, i, le, bnd, bl, &close);
 			if (delim) {
 				if (in_part && i > part_s) {
 					if (sp == cap)
@@ -700,20 +712,10 @@ static size_t split_ranges(const char *p, size_t len, const char *bnd,
 
 	for (i = 0; i <= len;) {
 		const char *q = i < len ? memchr(p + i, '\n', len - i) : NULL;
-		size_t le = q ? (size_t)(q - p) : len, k;
+		size_t le = q ? (size_t)(q - p) : len;
 		int delim = 0, close = 0;
 
-		if (i < len && le - i >= bl + 2 && p[i] == '-' && p[i + 1] == '-' &&
-		    memcmp(p + i + 2, bnd, bl) == 0) {
-			k = i + 2 + bl;
-			if (le - k >= 2 && p[k] == '-' && p[k + 1] == '-') {
-				delim = close = 1;
-			} else {
-				while (k < le && (p[k] == ' ' || p[k] == '\t' || p[k] == '\r'))
-					k++;
-				delim = k == le;
-			}
-		}
+		delim = i < len && boundary_line(p, i, le, bnd, bl, &close);
 		if (delim || i >= len) {
 			if (in_part) {
 				size_t e = delim ? i : len;

@@ -579,20 +579,22 @@ static struct node *ep_not(struct eparse *ep)
 	return ep_cmp(ep);
 }
 
-/* and := not ('&&' not)* */
-static struct node *ep_and(struct eparse *ep)
+/* A left-associative chain: operand (op operand)*, each op a node of
+ * type t. */
+static struct node *ep_chain(struct eparse *ep, const char *op, enum node_kind t,
+			     struct node *(*operand)(struct eparse *))
 {
-	struct node *a = ep_not(ep), *b, *n;
+	struct node *a = operand(ep), *b, *n;
 
-	while (a && ep_peek(ep, "&&")) {
+	while (a && ep_peek(ep, op)) {
 		int col = (int)ep->lx->pos;
-		ep->lx->pos += 2;
-		b = ep_not(ep);
+		ep->lx->pos += strlen(op);
+		b = operand(ep);
 		if (!b) {
 			node_free(a);
 			return NULL;
 		}
-		n = mknode(N_AND, col);
+		n = mknode(t, col);
 		n->a = a;
 		n->b = b;
 		a = n;
@@ -600,25 +602,16 @@ static struct node *ep_and(struct eparse *ep)
 	return a;
 }
 
+/* and := not ('&&' not)* */
+static struct node *ep_and(struct eparse *ep)
+{
+	return ep_chain(ep, "&&", N_AND, ep_not);
+}
+
 /* or := and ('||' and)* */
 static struct node *ep_or(struct eparse *ep)
 {
-	struct node *a = ep_and(ep), *b, *n;
-
-	while (a && ep_peek(ep, "||")) {
-		int col = (int)ep->lx->pos;
-		ep->lx->pos += 2;
-		b = ep_and(ep);
-		if (!b) {
-			node_free(a);
-			return NULL;
-		}
-		n = mknode(N_OR, col);
-		n->a = a;
-		n->b = b;
-		a = n;
-	}
-	return a;
+	return ep_chain(ep, "||", N_OR, ep_and);
 }
 
 /* ---- statements --------------------------------------------------- */
