@@ -88,6 +88,14 @@ struct node {
 	struct node *a, *b;
 };
 
+/* One top-level branch of a match rule's pattern, for the prefilter. */
+struct branch {
+	pcre2_code *re;         /* the branch alone; NULL: the rule's whole pattern */
+	int *prog;              /* formula over the slot's pieces; none: always */
+	size_t len;
+	size_t gid;             /* index into scratch.bcand */
+};
+
 struct rule {
 	char *name;
 	const char *file;       /* borrowed from set->files */
@@ -109,6 +117,8 @@ struct rule {
 	int disabled;
 	int used;               /* referenced by a meta */
 	int prefiltered;        /* covered by a Vectorscan database */
+	struct branch *br;      /* prefiltered: top-level branches (see build_prefilter) */
+	size_t nbr;
 	size_t nruns, nmatches; /* statistics: PCRE2 runs and matches */
 	const char *category;   /* borrowed from tags */
 };
@@ -123,7 +133,8 @@ struct slot {
 	size_t nalways;
 #ifdef SIRT_HAVE_HYPERSCAN
 	hs_database_t *db;
-	unsigned *db_ids;       /* hyperscan id -> rule index */
+	int *leaf_rule;         /* piece (Vectorscan id) -> index in rules */
+	size_t nleaves;
 #endif
 };
 
@@ -135,6 +146,9 @@ struct scratch {
 #ifdef SIRT_HAVE_HYPERSCAN
 	hs_scratch_t *hs;
 #endif
+	unsigned char *pf_seen; /* per piece of a slot: Vectorscan matched it */
+	unsigned char *pf_stack;
+	unsigned char *bcand;   /* per branch (gid): candidate */
 	unsigned char *cand;    /* per rule: candidate from the prefilter */
 	signed char *state;     /* per rule: -1 unknown, 0 no, 1 fired, 2 busy */
 	size_t *mstart, *mend;  /* per rule: match offsets */
@@ -224,6 +238,20 @@ static void node_free(struct node *n)
 	free(n);
 }
 
+static void rule_branches_free(struct rule *ru)
+{
+	size_t i;
+
+	for (i = 0; i < ru->nbr; i++) {
+		if (ru->br[i].re)
+			pcre2_code_free(ru->br[i].re);
+		free(ru->br[i].prog);
+	}
+	free(ru->br);
+	ru->br = NULL;
+	ru->nbr = 0;
+}
+
 static void rule_release(struct rule *ru)
 {
 	size_t i;
@@ -238,6 +266,7 @@ static void rule_release(struct rule *ru)
 		free(ru->tags[i]);
 	free(ru->tags);
 	free(ru->describe);
+	rule_branches_free(ru);
 }
 
 /* Free a set and everything it owns (patterns, databases, scratch);
@@ -260,7 +289,7 @@ void sirt_rules_free(struct sirt_rules **rp)
 #ifdef SIRT_HAVE_HYPERSCAN
 		if (r->slots[i].db)
 			hs_free_database(r->slots[i].db);
-		free(r->slots[i].db_ids);
+		free(r->slots[i].leaf_rule);
 #endif
 	}
 	free(r->slots);
@@ -283,6 +312,9 @@ void sirt_rules_free(struct sirt_rules **rp)
 	if (r->sc.hs)
 		hs_free_scratch(r->sc.hs);
 #endif
+	free(r->sc.pf_seen);
+	free(r->sc.pf_stack);
+	free(r->sc.bcand);
 	free(r->sc.cand);
 	free(r->sc.state);
 	free(r->sc.mstart);
@@ -689,6 +721,15 @@ static void redefine(struct sirt_rules *r, int idx, const struct lex *lx, int lo
 	old->disabled = 0;
 }
 
+/* JIT when possible; the interpreter is the fallback (and what runs
+ * under valgrind or with SIRT_PCRE2_JIT=0). */
+static int jit_wanted(void)
+{
+	const char *e = getenv("SIRT_PCRE2_JIT");
+
+	return !SIRT_ON_VALGRIND() && !(e && strcmp(e, "0") == 0);
+}
+
 /* rule NAME FIELD /PATTERN/FLAGS */
 static int st_rule(struct sirt_rules *r, struct lex *lx, int local, struct sirt_err *err)
 {
@@ -802,9 +843,7 @@ static int st_rule(struct sirt_rules *r, struct lex *lx, int local, struct sirt_
 		col = ps + 1 + erroff;
 		return lex_err(lx, col, err, "rule %s: bad pattern: %s", ru->name, (char *)msg);
 	}
-	/* JIT when possible; the interpreter is the fallback (and what runs
-	 * under valgrind or with SIRT_PCRE2_JIT=0). */
-	if (!SIRT_ON_VALGRIND() && !(getenv("SIRT_PCRE2_JIT") && strcmp(getenv("SIRT_PCRE2_JIT"), "0") == 0))
+	if (jit_wanted())
 		(void)pcre2_jit_compile(ru->re, PCRE2_JIT_COMPLETE);
 	return 0;
 }
@@ -1620,67 +1659,545 @@ static int hs_rewrite(const char *p, int caseless, struct sirt_buf *out)
 	return 0;
 }
 
-/* Compile one Vectorscan database per field slot in prefilter mode; a
- * pattern Vectorscan rejects is left to PCRE2 alone (slot->always). */
+/* ---- the prefilter's split: long gaps become a logical AND ---------
+ *
+ * Vectorscan is fast on literals and small automata, and slow on a
+ * pattern such as "A.{0,200}B.{0,80}C": it must carry "A seen" and "A
+ * then B seen" from byte to byte (35 times the cost of A, B and C
+ * scanned on their own, measured on reports full of the trigger words).
+ * A prefilter only has to be a superset of the real matches, so each
+ * branch (already in Vectorscan's syntax, see hs_rewrite) is cut at
+ * every long gap -- an unbounded repeat of any character, of a negated
+ * class or of a group, or an optional run of any character -- into
+ * pieces; the pieces become Vectorscan patterns of their own and the
+ * branch a formula over them: pieces ANDed, alternatives ORed.  A text
+ * the branch matches contains every piece of one of its alternatives,
+ * so the formula holds whenever PCRE2 can match; PCRE2 stays the judge.
+ * Short repeats such as "(?:\w+ ){0,3}" stay inside their piece: cut
+ * there, the pieces get short and common, and both sides slow down. */
+
+enum { PF_TRUE, PF_LEAF, PF_AND, PF_OR };
+
+struct pf_node {
+	int op;
+	char *text;             /* PF_LEAF: the piece */
+	struct pf_node *a, *b;
+};
+
+static struct pf_node *pf_mk(int op, struct pf_node *a, struct pf_node *b)
+{
+	struct pf_node *n = sirt_xcalloc(1, sizeof(*n));
+
+	n->op = op;
+	n->a = a;
+	n->b = b;
+	return n;
+}
+
+static void pf_free(struct pf_node *n)
+{
+	if (!n)
+		return;
+	pf_free(n->a);
+	pf_free(n->b);
+	free(n->text);
+	free(n);
+}
+
+static struct pf_node *pf_and(struct pf_node *a, struct pf_node *b)
+{
+	if (!a || a->op == PF_TRUE) {
+		pf_free(a);
+		return b;
+	}
+	if (!b || b->op == PF_TRUE) {
+		pf_free(b);
+		return a;
+	}
+	return pf_mk(PF_AND, a, b);
+}
+
+static struct pf_node *pf_or(struct pf_node *a, struct pf_node *b)
+{
+	if (!a)
+		return b;
+	if (a->op == PF_TRUE || b->op == PF_TRUE) {
+		pf_free(a);
+		pf_free(b);
+		return pf_mk(PF_TRUE, NULL, NULL);
+	}
+	return pf_mk(PF_OR, a, b);
+}
+
+/* Index just past the atom at p[i] (a group, a class, an escape, a
+ * character); 0 if not understood. */
+static size_t pf_atom_end(const char *p, size_t n, size_t i)
+{
+	unsigned char c = (unsigned char)p[i];
+
+	if (c == '(') {
+		long e = group_end(p, n, i);
+		return e < 0 ? 0 : (size_t)e;
+	}
+	if (c == '[') {
+		size_t j = i + 1;
+		if (j < n && p[j] == '^')
+			j++;
+		if (j < n && p[j] == ']')
+			j++;
+		for (; j < n && p[j] != ']'; j++)
+			if (p[j] == '\\')
+				j++;
+		return j < n ? j + 1 : 0;
+	}
+	if (c == '\\') {
+		if (i + 1 >= n)
+			return 0;
+		if (p[i + 1] == 'x' && i + 2 < n && p[i + 2] == '{') {
+			const char *cb = memchr(p + i, '}', n - i);
+			return cb ? (size_t)(cb - p) + 1 : 0;
+		}
+		return i + 2;
+	}
+	if (c >= 0xC0)
+		return i + ((c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : 4);
+	return i + 1;
+}
+
+struct pf_state {
+	int bad;                /* not understood: no split */
+	int gaps;               /* gaps cut so far */
+};
+
+/* Parse the quantifier at p[*qe] (if any) into qmin/qmax (-1: no upper
+ * bound); *qe moves past it and a lazy or possessive mark. */
+static void pf_quant(const char *p, size_t n, size_t *qe, long *qmin, long *qmax)
+{
+	size_t q = *qe;
+
+	*qmin = *qmax = 1;
+	if (q < n && (p[q] == '*' || p[q] == '+' || p[q] == '?')) {
+		*qmin = p[q] == '+' ? 1 : 0;
+		*qmax = p[q] == '?' ? 1 : -1;
+		q++;
+	} else if (q < n && p[q] == '{') {
+		char *e1, *e2;
+		long m = strtol(p + q + 1, &e1, 10), mx;
+		if (e1 != p + q + 1 && *e1 == '}') {
+			*qmin = *qmax = m;
+			q = (size_t)(e1 - p) + 1;
+		} else if (e1 != p + q + 1 && *e1 == ',' && e1[1] == '}') {
+			*qmin = m;
+			*qmax = -1;
+			q = (size_t)(e1 - p) + 2;
+		} else if (e1 != p + q + 1 && *e1 == ',' &&
+			   (mx = strtol(e1 + 1, &e2, 10), e2 != e1 + 1 && *e2 == '}')) {
+			*qmin = m;
+			*qmax = mx;
+			q = (size_t)(e2 - p) + 1;
+		}
+	}
+	if (q > *qe && q < n && (p[q] == '?' || p[q] == '+'))
+		q++;
+	*qe = q;
+}
+
+/* The fewest bytes a piece (alternatives up to ')' or the end) can
+ * match. */
+static size_t pf_minlen(const char *p, size_t n, size_t *ip)
+{
+	size_t best = (size_t)-1, cur = 0, i = *ip;
+
+	while (i < n && p[i] != ')') {
+		size_t ae, qe, m;
+		long qmin, qmax;
+		if (p[i] == '|') {
+			best = cur < best ? cur : best;
+			cur = 0;
+			i++;
+			continue;
+		}
+		ae = pf_atom_end(p, n, i);
+		if (ae == 0 || ae > n)
+			break;
+		if (p[i] == '(') {
+			size_t j = i + 1;
+			if (p[j] == '?')
+				j += 2;
+			m = pf_minlen(p, ae - 1, &j);
+		} else if (p[i] == '^' || p[i] == '$' ||
+			   (p[i] == '\\' && strchr("AzZbB", p[i + 1]))) {
+			m = 0;
+		} else if (p[i] == '\\' || p[i] == '[' || p[i] == '.') {
+			m = 1;
+		} else {
+			m = ae - i;
+		}
+		qe = ae;
+		pf_quant(p, n, &qe, &qmin, &qmax);
+		cur += m * (size_t)(qmin > 0 ? qmin : 0);
+		i = qe;
+	}
+	*ip = i;
+	return cur < best ? cur : best;
+}
+
+/* The piece collected so far ANDed into *acc; the piece is emptied.  A
+ * piece that can match fewer than PF_MIN_PIECE bytes adds nothing: one
+ * that can match the empty string (optional or zero-width items only)
+ * is in every text, and Vectorscan does not report it; and Vectorscan
+ * 5.4.9 misses one-byte matches past the first 64 bytes of the text
+ * when the pattern has HS_FLAG_SINGLEMATCH and shares its database
+ * (found by fuzz_rules: "f" and "zz" over 70 bytes ending in "f zz"
+ * report only "zz"). */
+#define PF_MIN_PIECE 2
+
+static void pf_flush(struct sirt_buf *piece, struct pf_node **acc)
+{
+	size_t i = 0;
+
+	if (piece->len && pf_minlen(piece->data, piece->len, &i) >= PF_MIN_PIECE) {
+		struct pf_node *l = pf_mk(PF_LEAF, NULL, NULL);
+		l->text = sirt_xstrdup(piece->data);
+		*acc = pf_and(*acc, l);
+	}
+	sirt_buf_reset(piece);
+}
+
+static struct pf_node *pf_alt(const char *p, size_t n, size_t *ip, struct pf_state *ps);
+
+/* One branch: items up to '|' or ')' (or the end). */
+static struct pf_node *pf_concat(const char *p, size_t n, size_t *ip, struct pf_state *ps)
+{
+	struct sirt_buf piece = SIRT_BUF_INIT;
+	struct pf_node *acc = NULL;
+	size_t i = *ip;
+
+	sirt_buf_init(&piece);
+	while (i < n && p[i] != '|' && p[i] != ')' && !ps->bad) {
+		size_t st = i, ae = pf_atom_end(p, n, i), qe;
+		long qmin, qmax;
+		int wide;
+
+		if (ae == 0 || ae > n) {
+			ps->bad = 1;
+			break;
+		}
+		if (p[i] == '(' && i + 1 < n && p[i + 1] == '?' && i + 2 < n && p[i + 2] != ':') {
+			ps->bad = 1;  /* inline options: a piece would lose them */
+			break;
+		}
+		qe = ae;
+		pf_quant(p, n, &qe, &qmin, &qmax);
+		i = qe;
+		wide = p[st] == '.' ||
+		       (p[st] == '[' && (p[st + 1] == '^' ||
+					 strncmp(p + st, HS_ANY, strlen(HS_ANY)) == 0));
+		if ((qmax < 0 && (wide || p[st] == '(')) || (qmin == 0 && qmax > 1 && wide)) {
+			/* a gap: the piece ends */
+			pf_flush(&piece, &acc);
+			ps->gaps++;
+			continue;
+		}
+		if (p[st] == '(' && qmin == 1 && qmax == 1) {
+			/* an unquantified group: split inside it only if it
+			 * has gaps of its own */
+			size_t j = st + 1;
+			struct pf_node *g;
+			int gaps = ps->gaps;
+			if (p[j] == '?')
+				j += 2;
+			g = pf_alt(p, ae - 1, &j, ps);
+			if (ps->bad) {
+				pf_free(g);
+				break;
+			}
+			if (ps->gaps != gaps) {
+				pf_flush(&piece, &acc);
+				acc = pf_and(acc, g);
+				continue;
+			}
+			pf_free(g);
+		}
+		sirt_buf_add(&piece, p + st, qe - st);
+	}
+	pf_flush(&piece, &acc);
+	sirt_buf_release(&piece);
+	*ip = i;
+	return acc ? acc : pf_mk(PF_TRUE, NULL, NULL);
+}
+
+static struct pf_node *pf_alt(const char *p, size_t n, size_t *ip, struct pf_state *ps)
+{
+	struct pf_node *acc = NULL;
+
+	for (;;) {
+		acc = pf_or(acc, pf_concat(p, n, ip, ps));
+		if (ps->bad || *ip >= n || p[*ip] != '|')
+			break;
+		(*ip)++;
+	}
+	return acc;
+}
+
+/* The formula of a pattern in Vectorscan syntax; NULL if it cannot be
+ * split (the pattern is then used whole). */
+static struct pf_node *pf_split(const char *p)
+{
+	size_t n = strlen(p), i = 0;
+	struct pf_state ps = { 0, 0 };
+	struct pf_node *f = pf_alt(p, n, &i, &ps);
+
+	if (ps.bad || i != n) {
+		pf_free(f);
+		return NULL;
+	}
+	return f;
+}
+
+/* Postfix program of a formula into prog (leaf ids from *nleaf on, the
+ * pieces appended to texts). */
+#define PF_OP_AND (-1)
+#define PF_OP_OR  (-2)
+
+static void pf_emit(const struct pf_node *f, int **prog, size_t *len, char ***texts,
+		    size_t *nleaf)
+{
+	if (f->op == PF_LEAF) {
+		*texts = sirt_xrealloc(*texts, (*nleaf + 1) * sizeof(char *));
+		(*texts)[*nleaf] = sirt_xstrdup(f->text);
+		*prog = sirt_xrealloc(*prog, (*len + 1) * sizeof(int));
+		(*prog)[(*len)++] = (int)(*nleaf)++;
+		return;
+	}
+	pf_emit(f->a, prog, len, texts, nleaf);
+	pf_emit(f->b, prog, len, texts, nleaf);
+	*prog = sirt_xrealloc(*prog, (*len + 1) * sizeof(int));
+	(*prog)[(*len)++] = f->op == PF_AND ? PF_OP_AND : PF_OP_OR;
+}
+
+/* The formula over the pieces seen; stack holds len entries. */
+static int pf_eval(const int *prog, size_t len, const unsigned char *seen, unsigned char *stack)
+{
+	size_t i, sp = 0;
+
+	for (i = 0; i < len; i++) {
+		if (prog[i] >= 0) {
+			stack[sp++] = seen[prog[i]];
+		} else {
+			unsigned char b = stack[--sp], a = stack[--sp];
+			stack[sp++] = prog[i] == PF_OP_AND ? (a && b) : (a || b);
+		}
+	}
+	return sp == 1 && stack[0];
+}
+
+/* The top-level branches of a PCRE2 pattern ("a|b(c|d)|e" -> a, b(c|d),
+ * e; one group around the whole pattern is looked through), as new
+ * strings; 0 if the pattern has one branch or cannot be cut safely
+ * (extended syntax, \Q, back references, recursion, conditions, verbs,
+ * options that reach across branches). */
+static size_t pcre_branches(const char *p, uint32_t opts, char ***out)
+{
+	size_t n = strlen(p), i, st, nb = 0;
+	char **v = NULL;
+
+	*out = NULL;
+	if (opts & PCRE2_EXTENDED)
+		return 0;
+	for (i = 0; i + 1 < n; i++) {
+		if (p[i] == '\\' && strchr("Q123456789gkE", p[i + 1]))
+			return 0;
+		if (p[i] == '\\')
+			i++;
+		else if (p[i] == '(' && (p[i + 1] == '*' ||
+					 (p[i + 1] == '?' && i + 2 < n && strchr("|(R&P+-0123456789", p[i + 2]))))
+			return 0;
+	}
+	if (n > 3 && strncmp(p, "(?:", 3) == 0 && group_end(p, n, 0) == (long)n) {
+		p += 3;
+		n -= 4;
+	}
+	for (i = 0, st = 0; i <= n; i++) {
+		if (i == n || p[i] == '|') {
+			v = sirt_xrealloc(v, (nb + 1) * sizeof(char *));
+			v[nb] = sirt_xcalloc(1, i - st + 1);
+			memcpy(v[nb++], p + st, i - st);
+			st = i + 1;
+			continue;
+		}
+		if (p[i] == '\\') {
+			i++;
+		} else if (p[i] == '(') {
+			long e = group_end(p, n, i);
+			if (e < 0)
+				break;
+			/* "(?i)" at the top level reaches into later branches */
+			if (p[i + 1] == '?' && isalpha((unsigned char)p[i + 2]) &&
+			    p[strspn(p + i + 2, "imnsxUJ-") + i + 2] == ')')
+				break;
+			i = (size_t)e - 1;
+		} else if (p[i] == '[') {
+			size_t j = i + 1;
+			if (j < n && p[j] == '^')
+				j++;
+			if (j < n && p[j] == ']')
+				j++;
+			for (; j < n && p[j] != ']'; j++)
+				if (p[j] == '\\')
+					j++;
+			i = j;
+		}
+	}
+	if (i <= n || nb < 2) {
+		while (nb)
+			free(v[--nb]);
+		free(v);
+		return 0;
+	}
+	*out = v;
+	return nb;
+}
+
+/* A rule's branches, each with its formula (pieces appended to texts
+ * from *nleaf on).  0 if the prefilter cannot help this rule (every
+ * branch is always a candidate). */
+static int rule_branches(struct rule *ru, int split, char ***texts, size_t *nleaf,
+			 size_t *gid)
+{
+	char **bs = NULL;
+	size_t nb = split ? pcre_branches(ru->pattern, ru->pflags, &bs) : 0, i, useful = 0;
+	const char *whole[1];
+
+	whole[0] = ru->pattern;
+	rule_branches_free(ru);
+	ru->nbr = nb ? nb : 1;
+	ru->br = sirt_xcalloc(ru->nbr, sizeof(*ru->br));
+	for (i = 0; i < ru->nbr; i++) {
+		struct branch *b = &ru->br[i];
+		const char *text = nb ? bs[i] : whole[0];
+		struct sirt_buf hs = SIRT_BUF_INIT;
+		struct pf_node *f = NULL;
+
+		b->gid = (*gid)++;
+		if (nb) {
+			int ec;
+			PCRE2_SIZE eo;
+			b->re = pcre2_compile((PCRE2_SPTR)text, PCRE2_ZERO_TERMINATED, ru->pflags,
+					      &ec, &eo, NULL);
+			if (!b->re) {
+				/* not a pattern on its own after all: whole */
+				size_t k;
+				for (k = 0; k < nb; k++)
+					free(bs[k]);
+				free(bs);
+				*gid -= i + 1;
+				rule_branches_free(ru);
+				return -1;
+			}
+			if (jit_wanted())
+				(void)pcre2_jit_compile(b->re, PCRE2_JIT_COMPLETE);
+		}
+		sirt_buf_init(&hs);
+		if (!(ru->pflags & PCRE2_EXTENDED) &&
+		    hs_rewrite(text, (ru->pflags & PCRE2_CASELESS) != 0, &hs) == 0) {
+			f = pf_split(hs.data);
+			if (!f) {
+				/* whole, unless it can match the empty string */
+				pf_flush(&hs, &f);
+				if (!f)
+					f = pf_mk(PF_TRUE, NULL, NULL);
+			}
+		}
+		sirt_buf_release(&hs);
+		if (f && f->op != PF_TRUE) {
+			pf_emit(f, &b->prog, &b->len, texts, nleaf);
+			useful++;
+		}
+		pf_free(f);
+	}
+	for (i = 0; i < nb; i++)
+		free(bs[i]);
+	free(bs);
+	return useful > 0;
+}
+
+/* Compile one Vectorscan database per field slot in prefilter mode, of
+ * the pieces of every branch of every pattern (see pf_split and
+ * pcre_branches).  A rule whose every branch is always a candidate, or
+ * that Vectorscan rejects, is left to PCRE2 alone (slot->always). */
 static void build_prefilter(struct sirt_rules *r)
 {
-	size_t si, i;
+	size_t si, i, maxleaves = 0, maxprog = 1, gid = 0;
 
 	for (si = 0; si < r->nslots; si++) {
 		struct slot *s = &r->slots[si];
-		const char **exprs;
-		unsigned *flags, *ids;
-		char **owned;
-		size_t n = 0, j;
+		char **texts = NULL;
+		size_t nleaf = 0, j, gid0 = gid;
 		int *skip;
 
 		if (s->nrules == 0)
 			continue;
-		exprs = sirt_xcalloc(s->nrules, sizeof(char *));
-		owned = sirt_xcalloc(s->nrules, sizeof(char *));
-		flags = sirt_xcalloc(s->nrules, sizeof(unsigned));
-		ids = sirt_xcalloc(s->nrules, sizeof(unsigned));
 		skip = sirt_xcalloc(s->nrules, sizeof(int));
 		for (;;) {
 			hs_compile_error_t *ce = NULL;
 			hs_database_t *db = NULL;
-			n = 0;
+			unsigned *flags, *ids;
+
+			for (j = 0; j < nleaf; j++)
+				free(texts[j]);
+			nleaf = 0;
+			gid = gid0;
 			for (i = 0; i < s->nrules; i++) {
 				struct rule *ru = &r->rules[s->rules[i]];
+				size_t from = nleaf;
+				int rc;
+
+				rule_branches_free(ru);
 				if (skip[i])
 					continue;
-				if (!owned[i]) {
-					struct sirt_buf b = SIRT_BUF_INIT;
-					sirt_buf_init(&b);
-					if ((ru->pflags & PCRE2_EXTENDED) ||
-					    hs_rewrite(ru->pattern, (ru->pflags & PCRE2_CASELESS) != 0, &b) < 0) {
-						skip[i] = 1;
-						sirt_buf_release(&b);
-						continue;
-					}
-					owned[i] = sirt_buf_detach(&b, NULL);
+				rc = rule_branches(ru, 1, &texts, &nleaf, &gid);
+				if (rc < 0) {
+					/* branches that do not compile alone: whole */
+					while (nleaf > from)
+						free(texts[--nleaf]);
+					rc = rule_branches(ru, 0, &texts, &nleaf, &gid);
 				}
-				exprs[n] = owned[i];
-				flags[n] = HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH | HS_FLAG_UTF8 |
+				if (rc <= 0) {
+					skip[i] = 1;
+					continue;
+				}
+				s->leaf_rule = sirt_xrealloc(s->leaf_rule, (nleaf + 1) * sizeof(int));
+				for (j = from; j < nleaf; j++)
+					s->leaf_rule[j] = (int)i;
+			}
+			if (nleaf == 0)
+				break;
+			flags = sirt_xcalloc(nleaf, sizeof(unsigned));
+			ids = sirt_xcalloc(nleaf, sizeof(unsigned));
+			for (j = 0; j < nleaf; j++) {
+				const struct rule *ru = &r->rules[s->rules[s->leaf_rule[j]]];
+				ids[j] = (unsigned)j;
+				flags[j] = HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH | HS_FLAG_UTF8 |
 					   HS_FLAG_ALLOWEMPTY;
 				if (ru->pflags & PCRE2_CASELESS)
-					flags[n] |= HS_FLAG_CASELESS;
+					flags[j] |= HS_FLAG_CASELESS;
 				if (ru->pflags & PCRE2_MULTILINE)
-					flags[n] |= HS_FLAG_MULTILINE;
+					flags[j] |= HS_FLAG_MULTILINE;
 				if (ru->pflags & PCRE2_DOTALL)
-					flags[n] |= HS_FLAG_DOTALL;
-				ids[n] = (unsigned)i;
-				n++;
+					flags[j] |= HS_FLAG_DOTALL;
 			}
-			if (n == 0)
-				break;
-			if (hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL,
-					     &db, &ce) == HS_SUCCESS) {
+			if (hs_compile_multi((const char *const *)texts, flags, ids, (unsigned)nleaf,
+					     HS_MODE_BLOCK, NULL, &db, &ce) == HS_SUCCESS) {
+				free(flags);
+				free(ids);
 				s->db = db;
 				break;
 			}
-			if (ce && ce->expression >= 0 && (size_t)ce->expression < n) {
-				size_t bad = ids[ce->expression];
+			free(flags);
+			free(ids);
+			if (ce && ce->expression >= 0 && (size_t)ce->expression < nleaf) {
+				size_t bad = (size_t)s->leaf_rule[ce->expression];
 				sirt_debug("rules: %s: pattern left to PCRE2 only (vectorscan: %s)",
 					   r->rules[s->rules[bad]].name, ce->message);
 				skip[bad] = 1;
@@ -1695,29 +2212,35 @@ static void build_prefilter(struct sirt_rules *r)
 				skip[i] = 1;
 			break;
 		}
+		for (j = 0; j < nleaf; j++)
+			free(texts[j]);
+		free(texts);
 		if (s->db && hs_alloc_scratch(s->db, &r->sc.hs) != HS_SUCCESS) {
 			hs_free_database(s->db);
 			s->db = NULL;
 		}
-		s->db_ids = sirt_xcalloc(s->nrules, sizeof(unsigned));
+		s->nleaves = s->db ? nleaf : 0;
+		if (s->nleaves > maxleaves)
+			maxleaves = s->nleaves;
 		for (i = 0; i < s->nrules; i++) {
-			s->db_ids[i] = (unsigned)s->rules[i];
+			struct rule *ru = &r->rules[s->rules[i]];
 			if (skip[i] || !s->db) {
+				rule_branches_free(ru);
 				s->always = sirt_xrealloc(s->always, (s->nalways + 1) * sizeof(int));
 				s->always[s->nalways++] = s->rules[i];
-			} else {
-				r->rules[s->rules[i]].prefiltered = 1;
-				r->nprefiltered++;
+				continue;
 			}
+			ru->prefiltered = 1;
+			r->nprefiltered++;
+			for (j = 0; j < ru->nbr; j++)
+				if (ru->br[j].len > maxprog)
+					maxprog = ru->br[j].len;
 		}
-		for (j = 0; j < s->nrules; j++)
-			free(owned[j]);
-		free(owned);
-		free(exprs);
-		free(flags);
-		free(ids);
 		free(skip);
 	}
+	r->sc.pf_seen = sirt_xcalloc(maxleaves + 1, 1);
+	r->sc.pf_stack = sirt_xcalloc(maxprog + 1, 1);
+	r->sc.bcand = sirt_xcalloc(gid + 1, 1);
 	r->prefilter_built = 1;
 }
 #endif
@@ -2249,41 +2772,67 @@ static struct fvals *slot_values(struct evalctx *ec, int si)
 	return fv;
 }
 
-/* Run one match rule's pattern over the values of its slot. */
+/* A PCRE2 error other than "no match", logged; a limit counts as no
+ * match. */
+static void match_failed(struct evalctx *ec, const struct rule *ru, int rc)
+{
+	const struct sirt_rules *r = ec->r;
+
+	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+	    rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT) {
+		ec->nlimit++;
+		sirt_warn("rules: %s (%s:%d) hit a PCRE2 limit on %s: counted as no match",
+			  ru->name, ru->file, ru->line, r->slots[ru->slot].label);
+	} else {
+		PCRE2_UCHAR msg[128];
+		pcre2_get_error_message(rc, msg, sizeof(msg));
+		sirt_warn("rules: %s: match error on %s: %s", ru->name,
+			  r->slots[ru->slot].label, (char *)msg);
+	}
+}
+
+/* Run one match rule's pattern over the values of its slot: the first
+ * value with a match wins.  With the prefilter, a pattern cut into
+ * branches runs only the branches the prefilter let through, each on its
+ * own; the match reported is the one the whole pattern finds (the
+ * leftmost start, the first branch there). */
 static void run_match(struct evalctx *ec, int idx)
 {
 	const struct sirt_rules *r = ec->r;
 	const struct rule *ru = &r->rules[idx];
 	struct fvals *fv = slot_values(ec, ru->slot);
-	size_t i;
+	int split = r->use_prefilter && r->prefilter_built && ru->prefiltered && ru->nbr > 1 &&
+		    ru->br[0].re;
+	size_t i, b, nb = split ? ru->nbr : 1;
 
 	r->sc.state[idx] = 0;
 	((struct rule *)ru)->nruns++;  /* statistics only */
 	for (i = 0; i < fv->n; i++) {
-		int rc = pcre2_match(ru->re, (PCRE2_SPTR)fv->v[i].s, fv->v[i].n, 0, 0,
-				     r->sc.md, r->sc.mctx);
-		if (rc >= 0) {
-			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(r->sc.md);
+		PCRE2_SIZE best = PCRE2_UNSET, end = 0;
+		for (b = 0; b < nb; b++) {
+			int rc;
+			if (split && !r->sc.bcand[ru->br[b].gid])
+				continue;
+			rc = pcre2_match(split ? ru->br[b].re : ru->re, (PCRE2_SPTR)fv->v[i].s,
+					 fv->v[i].n, 0, 0, r->sc.md, r->sc.mctx);
+			if (rc >= 0) {
+				PCRE2_SIZE *ov = pcre2_get_ovector_pointer(r->sc.md);
+				if (best == PCRE2_UNSET || ov[0] < best) {
+					best = ov[0];
+					end = ov[1] >= ov[0] ? ov[1] : ov[0];
+				}
+			} else if (rc != PCRE2_ERROR_NOMATCH) {
+				match_failed(ec, ru, rc);
+			}
+		}
+		if (best != PCRE2_UNSET) {
 			r->sc.state[idx] = 1;
-			r->sc.mstart[idx] = ov[0];
-			r->sc.mend[idx] = ov[1] >= ov[0] ? ov[1] : ov[0];
+			r->sc.mstart[idx] = best;
+			r->sc.mend[idx] = end;
 			r->sc.mval[idx] = (int)i;
 			r->sc.mslot[idx] = ru->slot;
 			((struct rule *)ru)->nmatches++;
 			return;
-		}
-		if (rc == PCRE2_ERROR_NOMATCH)
-			continue;
-		if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
-		    rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT) {
-			ec->nlimit++;
-			sirt_warn("rules: %s (%s:%d) hit a PCRE2 limit on %s: counted as no match",
-				  ru->name, ru->file, ru->line, r->slots[ru->slot].label);
-		} else {
-			PCRE2_UCHAR msg[128];
-			pcre2_get_error_message(rc, msg, sizeof(msg));
-			sirt_warn("rules: %s: match error on %s: %s", ru->name,
-				  r->slots[ru->slot].label, (char *)msg);
 		}
 	}
 }
@@ -2292,11 +2841,10 @@ static void run_match(struct evalctx *ec, int idx)
 static int hs_on_match(unsigned int id, unsigned long long from, unsigned long long to,
 		       unsigned int fl, void *ctx)
 {
-	const struct slot *s = ((void **)ctx)[0];
-	unsigned char *cand = ((void **)ctx)[1];
+	unsigned char *seen = ctx;
 
 	(void)from; (void)to; (void)fl;
-	cand[s->db_ids[id]] = 1;
+	seen[id] = 1;
 	return 0;
 }
 #endif
@@ -2317,7 +2865,6 @@ static void prefilter(struct evalctx *ec)
 	for (si = 0; si < r->nslots; si++) {
 		const struct slot *s = &r->slots[si];
 		struct fvals *fv;
-		void *cb[2];
 
 		if (s->nrules == 0)
 			continue;
@@ -2326,18 +2873,32 @@ static void prefilter(struct evalctx *ec)
 		if (!s->db)
 			continue;
 		fv = slot_values(ec, (int)si);
-		cb[0] = (void *)s;
-		cb[1] = r->sc.cand;
+		memset(r->sc.pf_seen, 0, s->nleaves);
 		for (j = 0; j < fv->n; j++) {
 			/* everything in a parsed message is UTF-8 but the raw body */
 			if ((s->kind == FK_RAWBODY && !sirt_utf8_valid(fv->v[j].s, fv->v[j].n)) ||
 			    hs_scan(s->db, fv->v[j].s, (unsigned)fv->v[j].n, 0, r->sc.hs,
-				    hs_on_match, cb) != HS_SUCCESS) {
+				    hs_on_match, r->sc.pf_seen) != HS_SUCCESS) {
 				/* Not UTF-8 (or a scan error): every pattern runs. */
-				for (i = 0; i < s->nrules; i++)
-					r->sc.cand[s->rules[i]] = 1;
+				memset(r->sc.pf_seen, 1, s->nleaves);
 				break;
 			}
+		}
+		/* the pieces seen in any value: a superset of each value's */
+		for (i = 0; i < s->nrules; i++) {
+			const struct rule *ru = &r->rules[s->rules[i]];
+			int any = 0;
+			if (!ru->prefiltered)
+				continue;
+			for (j = 0; j < ru->nbr; j++) {
+				const struct branch *b = &ru->br[j];
+				int c = b->len == 0 ||
+					pf_eval(b->prog, b->len, r->sc.pf_seen, r->sc.pf_stack);
+				r->sc.bcand[b->gid] = (unsigned char)c;
+				any |= c;
+			}
+			if (any)
+				r->sc.cand[s->rules[i]] = 1;
 		}
 	}
 #else

@@ -52,7 +52,8 @@ for line in open(exp):
         print(f"WRONG {f}: want {sev} {want}, got {v['severity']} {v['tags']} "
               f"({v['reason']}; hits {[h['rule'] for h in v['hits']]})")
     o = got_off.get(f)
-    key = lambda x: (x["severity"], x["category"], x["tags"], [h["rule"] for h in x["hits"]])
+    key = lambda x: (x["severity"], x["category"], x["tags"],
+                     [(h["rule"], h.get("match")) for h in x["hits"]])
     if o is None or key(o) != key(v):
         bad += 1
         print(f"PREFILTER DIFFERS {f}: on {key(v)} off {key(o) if o else None}")

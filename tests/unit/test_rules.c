@@ -407,6 +407,38 @@ static void test_unquoted(void **state)
 	sirt_rules_free(&r);
 }
 
+/* Triage msgs with the prefilter and without: the same hits, with the
+ * same matched text.  At least min_pre rules must be prefiltered. */
+static void same_verdicts(const char *rules, const char *const *msgs, size_t n, size_t min_pre)
+{
+	struct sirt_rules *on, *off;
+	size_t i, j;
+
+	on = load(rules, SIRT_RULES_PREFILTER_NOW);
+	off = load(rules, SIRT_RULES_NO_PREFILTER);
+	assert_int_equal(sirt_rules_prefiltered(off), 0);
+#ifdef SIRT_HAVE_HYPERSCAN
+	assert_true(sirt_rules_prefiltered(on) >= min_pre);
+#else
+	(void)min_pre;
+#endif
+	for (i = 0; i < n; i++) {
+		struct sirt_verdict a, b;
+		triage(on, msgs[i], &a);
+		triage(off, msgs[i], &b);
+		assert_int_equal(a.nhits, b.nhits);
+		for (j = 0; j < a.nhits; j++) {
+			assert_string_equal(a.hits[j].rule, b.hits[j].rule);
+			assert_string_equal(a.hits[j].match ? a.hits[j].match : "",
+					    b.hits[j].match ? b.hits[j].match : "");
+		}
+		sirt_verdict_release(&a);
+		sirt_verdict_release(&b);
+	}
+	sirt_rules_free(&on);
+	sirt_rules_free(&off);
+}
+
 /* The same verdicts with and without the prefilter, over patterns that
  * exercise what Vectorscan approximates (lookarounds, backreferences,
  * Unicode case folding, x flag, anchors with m). */
@@ -427,7 +459,20 @@ static void test_prefilter_same(void **state)
 		"rule L12 body /(?<w>\\w+)-(?>\\d++)/\n"
 		"rule L13 body /(?i)straße\\s\\w\\b/\n"
 		"rule L14 body /[éè]t[^\\s]{2}\\b/i\n"
-		"rule L15 body /\\p{Lu}{3}\\d/\n";
+		"rule L15 body /\\p{Lu}{3}\\d/\n"
+		/* cut into branches and pieces by the prefilter: the match
+		 * reported must still be the whole pattern's (leftmost, then
+		 * the first branch there) */
+		"rule B1 body /\\bdisk\\b.{0,40}\\bencrypted|the disk|\\bwas (?:not )?encrypted/i\n"
+		"rule B2 body /(?:zz|axb||cet)/\n"
+		"rule B3 body /plain|text|(?i)PLAIN/\n"
+		"rule B4 body /(\\w+)x|(?:ransom\\s+note|été)\\W+\\w{2}/i\n"
+		"rule B5 body /(?:daten|data)\\s+(?:\\w+\\s+){0,3}(?:sind|are)\\s+verschl\\w+|(?:a|b)(?:c.*d|e)f/i\n"
+		"rule B6 body /here.*?xx|re:|note.+x{2}/s\n"
+		"rule B7 body /(?:disk.*was|n.t)\\s(?:en|ver).{0,20}\\b/\n";
+	/* pieces of one byte: Vectorscan misses them past byte 64 when they
+	 * share a database like this */
+	static const char *rules2 = "rule B8 body /.*f/\nrule B9 body /zz/\n";
 	static const char *const msgs[] = {
 		"Subject: Re: hi\n\nThe disk was not encrypted.\n",
 		"Subject: x\n\nthe the disk was encrypted\n",
@@ -437,31 +482,14 @@ static void test_prefilter_same(void **state)
 		"Subject: nothing\n\nplain text\n",
 		"Subject: x\n\nCET ÉTÉ aéb zééz wörd-٣٤ STRASSE straße ü ÈTÉS ÄÖÜ٣\n",
 		"Subject: x\n\ncet été axb zéééz straße x\n",
+		"Subject: x\n\nThe disk, as far as I know, was not encrypted. Data are verschlüsselt\n",
+		"Subject: x\n\nthe disk was encrypted; die Daten auf dem Server sind verschlüsselt; acdf\n",
+		"Subject: x\n\nransom\n  note: xx -- zz axb cet\n",
+		"Subject: x\n\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA acdf zz\n",
 	};
-	struct sirt_rules *on, *off;
-	size_t i, j;
-
 	(void)state;
-	on = load(rules, SIRT_RULES_PREFILTER_NOW);
-	off = load(rules, SIRT_RULES_NO_PREFILTER);
-	assert_int_equal(sirt_rules_prefiltered(off), 0);
-#ifdef SIRT_HAVE_HYPERSCAN
-	/* the lookbehind, x-flag and backreference patterns may stay out;
-	 * the plain ones must be in */
-	assert_true(sirt_rules_prefiltered(on) >= 4);
-#endif
-	for (i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
-		struct sirt_verdict a, b;
-		triage(on, msgs[i], &a);
-		triage(off, msgs[i], &b);
-		assert_int_equal(a.nhits, b.nhits);
-		for (j = 0; j < a.nhits; j++)
-			assert_string_equal(a.hits[j].rule, b.hits[j].rule);
-		sirt_verdict_release(&a);
-		sirt_verdict_release(&b);
-	}
-	sirt_rules_free(&on);
-	sirt_rules_free(&off);
+	same_verdicts(rules, msgs, sizeof(msgs) / sizeof(msgs[0]), 4);
+	same_verdicts(rules2, msgs, sizeof(msgs) / sizeof(msgs[0]), 1);
 }
 
 static void test_overrides_and_dirs(void **state)
