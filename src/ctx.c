@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <stdio.h>
+#include "sirt/buf.h"
 #include "sirt/crypto.h"
 #include "sirt/rules.h"
 #include "sirt/log.h"
@@ -48,15 +49,26 @@ int sirt_ctx_store_existing(struct sirt_ctx *ctx, struct sirt_err *err)
 int sirt_ctx_rules(struct sirt_ctx *ctx, struct sirt_err *err)
 {
 	const char *dir = ctx->cfg && ctx->cfg->rules_dir ? ctx->cfg->rules_dir : "./rules";
+	struct sirt_buf cache = SIRT_BUF_INIT;
 	struct stat st;
+	int rc;
 
 	if (ctx->rules || ctx->rules_tried)
 		return 0;
 	/* Run outside a source tree, the default finds the installed rules. */
 	if (!strcmp(dir, "./rules") && stat(dir, &st) < 0)
 		dir = SIRT_DATADIR "/rules";
-	if (sirt_rules_load(dir, ctx->cfg ? ctx->cfg->rules_local_dir : NULL, &ctx->rules,
-			    err) < 0) {
+	/* The compiled prefilter is cached beside the database. */
+	if (ctx->cfg && ctx->cfg->store_path) {
+		char *sp = sirt_xstrdup(ctx->cfg->store_path);
+		sirt_buf_init(&cache);
+		sirt_buf_addf(&cache, "%s/rules-cache", dirname(sp));
+		free(sp);
+	}
+	rc = sirt_rules_load_cache(dir, ctx->cfg ? ctx->cfg->rules_local_dir : NULL, 0,
+				   cache.data, &ctx->rules, err);
+	sirt_buf_release(&cache);
+	if (rc < 0) {
 		if (err && err->cls == SIRT_E_NOTFOUND) {
 			sirt_warn("no rules in '%s': every report is P3 untriaged", dir);
 			sirt_err_clear(err);

@@ -12,9 +12,15 @@
 #include <math.h>
 #include <pcre2.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <utime.h>
 #ifdef SIRT_HAVE_HYPERSCAN
 #include <hs/hs.h>
 #endif
@@ -172,6 +178,8 @@ struct sirt_rules {
 	int use_prefilter;      /* wanted (flags, environment) */
 	int prefilter_built;    /* databases compiled (lazily, see rules.h) */
 	size_t nevals;          /* messages evaluated so far */
+	char *cache_dir;        /* prefilter databases cached here (or NULL) */
+	size_t ncached;         /* databases loaded from the cache */
 	size_t nprefiltered;
 	struct scratch sc;
 };
@@ -312,6 +320,7 @@ void sirt_rules_free(struct sirt_rules **rp)
 	if (r->sc.hs)
 		hs_free_scratch(r->sc.hs);
 #endif
+	free(r->cache_dir);
 	free(r->sc.pf_seen);
 	free(r->sc.pf_stack);
 	free(r->sc.bcand);
@@ -2122,6 +2131,159 @@ static int rule_branches(struct rule *ru, int split, char ***texts, size_t *nlea
 	return useful > 0;
 }
 
+/* ---- the prefilter's on-disk cache ----------------------------------
+ *
+ * Compiling the Vectorscan databases is most of a rule set's load time
+ * (half a second) and memory peak, paid again by every process.  With a
+ * cache directory (the daemon's state directory), each slot's database
+ * is serialized to cache_dir/prefilter-SHA256.hsdb, the hash covering
+ * the exact pieces and flags, the Vectorscan version and the CPU
+ * platform; the next process deserializes it instead (a few ms).  The
+ * cache is only a cache: a file that is missing, unreadable or rejected
+ * by hs_deserialize_database() means compiling, as without one.  Files
+ * no build has used for PF_CACHE_KEEP seconds are removed. */
+#define PF_CACHE_MAX  (256u << 20)
+#define PF_CACHE_KEEP (7 * 24 * 3600)
+
+static void pf_cache_key(const struct slot *s, char *const *texts, const unsigned *flags,
+			 size_t n, char out[65])
+{
+	struct sirt_buf b = SIRT_BUF_INIT;
+	hs_platform_info_t plat;
+	size_t i;
+
+	sirt_buf_init(&b);
+	memset(&plat, 0, sizeof(plat));
+	(void)hs_populate_platform(&plat);
+	sirt_buf_addf(&b, "sirt-prefilter 1\n%s\n%llu %llu %llu %llu\n%s\n", hs_version(),
+		      (unsigned long long)plat.tune, (unsigned long long)plat.cpu_features,
+		      (unsigned long long)plat.reserved1, (unsigned long long)plat.reserved2,
+		      s->label);
+	for (i = 0; i < n; i++)
+		sirt_buf_addf(&b, "%u\t%s\n", flags[i], texts[i]);
+	sirt_sha256_hex(b.data, b.len, out);
+	sirt_buf_release(&b);
+}
+
+static void pf_cache_path(const struct sirt_rules *r, const char *key, struct sirt_buf *p)
+{
+	sirt_buf_reset(p);
+	sirt_buf_addf(p, "%s/prefilter-%s.hsdb", r->cache_dir, key);
+}
+
+static hs_database_t *pf_cache_load(const struct sirt_rules *r, const char *key)
+{
+	struct sirt_buf path = SIRT_BUF_INIT;
+	struct sirt_err e;
+	hs_database_t *db = NULL;
+	char *data = NULL;
+	size_t len = 0;
+
+	sirt_buf_init(&path);
+	pf_cache_path(r, key, &path);
+	if (sirt_read_file(path.data, PF_CACHE_MAX, &data, &len, &e) == 0) {
+		if (hs_deserialize_database(data, len, &db) != HS_SUCCESS) {
+			sirt_debug("rules: prefilter cache %s rejected: compiling", path.data);
+			db = NULL;
+		} else {
+			(void)utime(path.data, NULL);  /* in use: not pruned */
+		}
+	}
+	free(data);
+	sirt_buf_release(&path);
+	return db;
+}
+
+static void pf_cache_save(const struct sirt_rules *r, const char *key, const hs_database_t *db)
+{
+	struct sirt_buf path = SIRT_BUF_INIT, tmp = SIRT_BUF_INIT;
+	struct sirt_err e;
+	char *bytes = NULL;
+	size_t len = 0, off = 0;
+	int fd = -1, ok = 0;
+
+	sirt_buf_init(&path);
+	sirt_buf_init(&tmp);
+	if (sirt_mkdirs(r->cache_dir, 0700, &e) < 0 ||
+	    hs_serialize_database(db, &bytes, &len) != HS_SUCCESS)
+		goto out;
+	pf_cache_path(r, key, &path);
+	sirt_buf_addf(&tmp, "%s.%ld.tmp", path.data, (long)getpid());
+	fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		goto out;
+	while (off < len) {
+		ssize_t w = write(fd, bytes + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			goto out;
+		off += (size_t)w;
+	}
+	if (close(fd) == 0 && rename(tmp.data, path.data) == 0)
+		ok = 1;
+	fd = -1;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (!ok) {
+		if (tmp.len)
+			(void)unlink(tmp.data);
+		sirt_debug("rules: cannot write the prefilter cache in %s: %s", r->cache_dir,
+			   strerror(errno));
+	}
+	free(bytes);  /* hs_serialize_database used malloc */
+	sirt_buf_release(&path);
+	sirt_buf_release(&tmp);
+}
+
+/* Remove cache files no build has used for PF_CACHE_KEEP seconds. */
+static void pf_cache_prune(const struct sirt_rules *r)
+{
+	DIR *d = opendir(r->cache_dir);
+	struct dirent *de;
+	time_t now = time(NULL);
+
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+		struct stat st;
+		if (strncmp(de->d_name, "prefilter-", 10) != 0 || n < 15 ||
+		    (strcmp(de->d_name + n - 5, ".hsdb") != 0 && strcmp(de->d_name + n - 4, ".tmp") != 0))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && now - st.st_mtime > PF_CACHE_KEEP)
+			(void)unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+}
+
+/* One slot's database: from the cache when it has it, else compiled
+ * (and then cached). */
+static int pf_database(const struct sirt_rules *r, const struct slot *s, char *const *texts,
+		       const unsigned *flags, const unsigned *ids, size_t n, hs_database_t **db,
+		       hs_compile_error_t **ce)
+{
+	char key[65];
+
+	*db = NULL;
+	*ce = NULL;
+	if (r->cache_dir) {
+		pf_cache_key(s, texts, flags, n, key);
+		if ((*db = pf_cache_load(r, key)) != NULL) {
+			((struct sirt_rules *)r)->ncached++;
+			return 0;
+		}
+	}
+	if (hs_compile_multi((const char *const *)texts, flags, ids, (unsigned)n, HS_MODE_BLOCK,
+			     NULL, db, ce) != HS_SUCCESS)
+		return -1;
+	if (r->cache_dir)
+		pf_cache_save(r, key, *db);
+	return 0;
+}
+
 /* Compile one Vectorscan database per field slot in prefilter mode, of
  * the pieces of every branch of every pattern (see pf_split and
  * pcre_branches).  A rule whose every branch is always a candidate, or
@@ -2187,8 +2349,7 @@ static void build_prefilter(struct sirt_rules *r)
 				if (ru->pflags & PCRE2_DOTALL)
 					flags[j] |= HS_FLAG_DOTALL;
 			}
-			if (hs_compile_multi((const char *const *)texts, flags, ids, (unsigned)nleaf,
-					     HS_MODE_BLOCK, NULL, &db, &ce) == HS_SUCCESS) {
+			if (pf_database(r, s, texts, flags, ids, nleaf, &db, &ce) == 0) {
 				free(flags);
 				free(ids);
 				s->db = db;
@@ -2242,6 +2403,8 @@ static void build_prefilter(struct sirt_rules *r)
 	r->sc.pf_stack = sirt_xcalloc(maxprog + 1, 1);
 	r->sc.bcand = sirt_xcalloc(gid + 1, 1);
 	r->prefilter_built = 1;
+	if (r->cache_dir)
+		pf_cache_prune(r);
 }
 #endif
 
@@ -2364,9 +2527,17 @@ static int load_dir(struct sirt_rules *r, const char *dir, int local, struct pen
 int sirt_rules_load_flags(const char *dir, const char *local_dir, unsigned flags,
 			  struct sirt_rules **rules_r, struct sirt_err *err)
 {
+	return sirt_rules_load_cache(dir, local_dir, flags, NULL, rules_r, err);
+}
+
+int sirt_rules_load_cache(const char *dir, const char *local_dir, unsigned flags,
+			  const char *cache_dir, struct sirt_rules **rules_r, struct sirt_err *err)
+{
 	struct sirt_rules *r = rules_new();
 	struct pend_list pl = { NULL, 0 };
 	int rc = -1;
+
+	r->cache_dir = cache_dir && *cache_dir ? sirt_xstrdup(cache_dir) : NULL;
 
 	if (load_dir(r, dir, 0, &pl, err) < 0)
 		goto out;
@@ -2423,6 +2594,7 @@ const char *sirt_rules_warning(const struct sirt_rules *r, size_t i)
 	return r && i < r->nwarnings ? r->warnings[i] : NULL;
 }
 size_t sirt_rules_count(const struct sirt_rules *r) { return r ? r->nrules : 0; }
+size_t sirt_rules_prefilter_cached(const struct sirt_rules *r) { return r ? r->ncached : 0; }
 size_t sirt_rules_prefiltered(const struct sirt_rules *r)
 {
 	return r && r->use_prefilter && r->prefilter_built ? r->nprefiltered : 0;

@@ -12,8 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <utime.h>
 #include "sirt/buf.h"
 #include "sirt/log.h"
 #include "sirt/msg.h"
@@ -492,6 +496,160 @@ static void test_prefilter_same(void **state)
 	same_verdicts(rules2, msgs, sizeof(msgs) / sizeof(msgs[0]), 1);
 }
 
+#ifdef SIRT_HAVE_HYPERSCAN
+/* Number of prefilter-*.hsdb files in dir; every one must be 0600. */
+static int cache_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		char p[600];
+		struct stat st;
+		if (strncmp(de->d_name, "prefilter-", 10) || !strstr(de->d_name, ".hsdb"))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		assert_int_equal(stat(p, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0600);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static void rewrite_cache(const char *dir, const char *with)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		char p[600];
+		FILE *f;
+		if (strncmp(de->d_name, "prefilter-", 10) || !strstr(de->d_name, ".hsdb"))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		f = fopen(p, "w");
+		assert_non_null(f);
+		fputs(with, f);
+		fclose(f);
+	}
+	closedir(d);
+}
+
+static struct sirt_rules *load_cached(const char *dir, const char *cache)
+{
+	struct sirt_rules *r = NULL;
+	struct sirt_err err;
+
+	if (sirt_rules_load_cache(dir, NULL, SIRT_RULES_PREFILTER_NOW, cache, &r, &err) != 0)
+		fail_msg("load failed: %s", err.msg);
+	return r;
+}
+
+static void same_hits(const struct sirt_rules *a, const struct sirt_rules *b, const char *text)
+{
+	struct sirt_verdict va, vb;
+	size_t j;
+
+	triage(a, text, &va);
+	triage(b, text, &vb);
+	assert_true(va.nhits > 0);
+	assert_int_equal(va.nhits, vb.nhits);
+	for (j = 0; j < va.nhits; j++) {
+		assert_string_equal(va.hits[j].rule, vb.hits[j].rule);
+		assert_string_equal(va.hits[j].match ? va.hits[j].match : "",
+				    vb.hits[j].match ? vb.hits[j].match : "");
+	}
+	sirt_verdict_release(&va);
+	sirt_verdict_release(&vb);
+}
+#endif
+
+/* The compiled prefilter cached on disk: written 0600 in a 0700
+ * directory, loaded by the next set, a damaged file recompiled and
+ * rewritten, files unused for a week removed; verdicts never change. */
+static void test_prefilter_cache(void **state)
+{
+#ifdef SIRT_HAVE_HYPERSCAN
+	static const char text[] =
+		"Subject: disk lost\n\nMy laptop was stolen yesterday, the disk was not encrypted.\n";
+	char dir[] = "/tmp/sirt-cache-XXXXXX", path[400], cache[300], stale[400], fresh[400];
+	struct sirt_rules *plain, *r;
+	struct sirt_err err;
+	struct utimbuf old;
+	struct stat st;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/10.rules", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("rule GONE body /\\b(?:laptop|phone)\\b.{0,80}\\b(?:stolen|lost)\\b|missing device/i\n"
+	      "rule NOTENC body /not (?:\\w+ )?encrypted|unencrypted/i\n"
+	      "rule SUBJ subject /lost|stolen/i\n", f);
+	fclose(f);
+	snprintf(cache, sizeof(cache), "%s/cache", dir);
+	assert_int_equal(mkdir(cache, 0700), 0);
+	snprintf(stale, sizeof(stale), "%s/prefilter-stale.hsdb", cache);
+	snprintf(fresh, sizeof(fresh), "%s/prefilter-fresh.hsdb", cache);
+	f = fopen(stale, "w");
+	fclose(f);
+	f = fopen(fresh, "w");
+	fclose(f);
+	chmod(stale, 0600);
+	chmod(fresh, 0600);
+	old.actime = old.modtime = time(NULL) - 8 * 24 * 3600;
+	assert_int_equal(utime(stale, &old), 0);
+
+	assert_int_equal(sirt_rules_load_flags(dir, NULL, SIRT_RULES_NO_PREFILTER, &plain, &err), 0);
+	r = load_cached(dir, cache);
+	assert_int_equal(sirt_rules_prefilter_cached(r), 0);
+	assert_true(sirt_rules_prefiltered(r) >= 2);
+	same_hits(r, plain, text);
+	sirt_rules_free(&r);
+	assert_int_equal(stat(cache, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_not_equal(access(stale, F_OK), 0);   /* a week unused: gone */
+	assert_int_equal(access(fresh, F_OK), 0);
+	assert_int_equal(unlink(fresh), 0);
+	assert_true(cache_files(cache) >= 2);           /* body and subject */
+
+	r = load_cached(dir, cache);
+	assert_int_equal(sirt_rules_prefilter_cached(r), (size_t)cache_files(cache));
+	same_hits(r, plain, text);
+	sirt_rules_free(&r);
+
+	rewrite_cache(cache, "not a Vectorscan database");
+	r = load_cached(dir, cache);
+	assert_int_equal(sirt_rules_prefilter_cached(r), 0);
+	same_hits(r, plain, text);
+	sirt_rules_free(&r);
+	r = load_cached(dir, cache);                    /* rewritten */
+	assert_int_equal(sirt_rules_prefilter_cached(r), (size_t)cache_files(cache));
+	sirt_rules_free(&r);
+
+	sirt_rules_free(&plain);
+	{
+		DIR *d = opendir(cache);
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL)
+			if (de->d_name[0] != '.')
+				assert_int_equal(unlinkat(dirfd(d), de->d_name, 0), 0);
+		closedir(d);
+	}
+	assert_int_equal(rmdir(cache), 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+#else
+	(void)state;
+	skip();
+#endif
+}
+
 static void test_overrides_and_dirs(void **state)
 {
 	char dir[] = "/tmp/sirt-rules-XXXXXX", path[256];
@@ -597,6 +755,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_unquoted),
 		cmocka_unit_test(test_prefilter_same),
+		cmocka_unit_test(test_prefilter_cache),
 		cmocka_unit_test(test_overrides_and_dirs),
 		cmocka_unit_test(test_crypto_fields),
 	};
