@@ -1245,6 +1245,7 @@ int sirt_msg_parse(const void *raw, size_t len, const struct sirt_limits *lim,
 	struct walk w;
 
 	*msg_r = NULL;
+	msg_charconv_init();
 	if (!lim) {
 		sirt_limits_default(&def);
 		lim = &def;

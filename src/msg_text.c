@@ -300,6 +300,42 @@ char *msg_to_utf8(const char *cs, const void *data, size_t len)
 	return s;
 }
 
+/* libetpan's own charset conversion (the encoded words of headers) goes
+ * through the same aliases, guessing and descriptor cache: left to
+ * itself it calls iconv_open and iconv_close for every encoded word,
+ * which loads and unloads the gconv module each time. */
+static int etpan_charconv(const char *tocode, const char *fromcode, const char *str,
+			  size_t length, char *result, size_t *result_len)
+{
+	char *u;
+	size_t n;
+
+	if (strcasecmp(tocode, "utf-8") != 0 && strcasecmp(tocode, "utf8") != 0)
+		return MAIL_CHARCONV_ERROR_UNKNOWN_CHARSET;  /* libetpan's iconv, then */
+	u = msg_to_utf8(fromcode, str, length);
+	n = strlen(u);
+	if (n > *result_len) {
+		free(u);
+		return MAIL_CHARCONV_ERROR_MEMORY;
+	}
+	memcpy(result, u, n);
+	*result_len = n;
+	free(u);
+	return MAIL_CHARCONV_NO_ERROR;
+}
+
+static pthread_once_t charconv_once = PTHREAD_ONCE_INIT;
+
+static void charconv_install(void)
+{
+	extended_charconv = etpan_charconv;
+}
+
+void msg_charconv_init(void)
+{
+	pthread_once(&charconv_once, charconv_install);
+}
+
 char *msg_decode_header(const char *value, size_t len)
 {
 	struct sirt_buf u;
