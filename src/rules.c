@@ -1499,6 +1499,68 @@ bad:
 	return -1;
 }
 
+/* True if whatever p[i..n) matches starts with an ASCII word character
+ * (a letter, digit or '_' that is not optional, or a group whose every
+ * alternative does).  A \b next to such a character holds in PCRE2's
+ * Unicode sense exactly when the other side is not a word character;
+ * Vectorscan's ASCII \b then holds too (a non-ASCII letter counts as a
+ * non-word byte there: more matches, never fewer), so the prefilter may
+ * keep it.  Caseless k and s are out: they also match the Kelvin sign
+ * and the long s, which are not ASCII. */
+static int hs_word_start(const char *p, size_t n, size_t i, int caseless, int depth)
+{
+	unsigned char c;
+	long e;
+	size_t j, k;
+	int d = 0, cls = 0;
+
+	if (i >= n || depth > 8)
+		return 0;
+	c = (unsigned char)p[i];
+	if (isalnum(c) || c == '_') {
+		if (caseless && strchr("kKsS", c))
+			return 0;
+		return !(i + 1 < n && (p[i + 1] == '?' || p[i + 1] == '*' ||
+				       (p[i + 1] == '{' && i + 2 < n && p[i + 2] == '0')));
+	}
+	if (c != '(' || (e = group_end(p, n, i)) < 0)
+		return 0;
+	if ((size_t)e < n && (p[e] == '?' || p[e] == '*' ||
+			      (p[e] == '{' && (size_t)e + 1 < n && p[e + 1] == '0')))
+		return 0;
+	j = i + 1;
+	if (p[j] == '?') {
+		if (p[j + 1] != ':')
+			return 0;
+		j += 2;
+	}
+	if (!hs_word_start(p, (size_t)e - 1, j, caseless, depth + 1))
+		return 0;
+	for (k = j; k < (size_t)e - 1; k++) {
+		char ch = p[k];
+		if (ch == '\\') {
+			k++;
+		} else if (cls) {
+			if (ch == ']')
+				cls = 0;
+		} else if (ch == '[') {
+			cls = 1;
+			if (p[k + 1] == '^')
+				k++;
+			if (p[k + 1] == ']')
+				k++;
+		} else if (ch == '(') {
+			d++;
+		} else if (ch == ')') {
+			d--;
+		} else if (ch == '|' && d == 0 &&
+			   !hs_word_start(p, (size_t)e - 1, k + 1, caseless, depth + 1)) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
 static int hs_rewrite(const char *p, int caseless, struct sirt_buf *out)
 {
 	size_t n = strlen(p), i;
@@ -1511,7 +1573,17 @@ static int hs_rewrite(const char *p, int caseless, struct sirt_buf *out)
 				return -1;
 			e = p[++i];
 			switch (e) {
-			case 'b': case 'B': case 'K':
+			case 'b':
+				/* kept where PCRE2's Unicode \\b and Vectorscan's
+				 * ASCII one agree on the texts that match (see
+				 * hs_word_start); dropped (superset) elsewhere */
+				if (hs_word_start(p, n, i + 1, caseless, 0) ||
+				    (i >= 2 && (isalnum((unsigned char)p[i - 2]) || p[i - 2] == '_') &&
+				     !(i >= 3 && p[i - 3] == '\\') &&
+				     !(caseless && strchr("kKsS", p[i - 2]))))
+					sirt_buf_adds(out, "\\b");
+				break;
+			case 'B': case 'K':
 				break;
 			case 'w': sirt_buf_adds(out, HS_WORD); break;
 			case 'd': sirt_buf_adds(out, HS_DIGIT); break;

@@ -473,7 +473,12 @@ static void test_prefilter_same(void **state)
 		"rule B4 body /(\\w+)x|(?:ransom\\s+note|été)\\W+\\w{2}/i\n"
 		"rule B5 body /(?:daten|data)\\s+(?:\\w+\\s+){0,3}(?:sind|are)\\s+verschl\\w+|(?:a|b)(?:c.*d|e)f/i\n"
 		"rule B6 body /here.*?xx|re:|note.+x{2}/s\n"
-		"rule B7 body /(?:disk.*was|n.t)\\s(?:en|ver).{0,20}\\b/\n";
+		"rule B7 body /(?:disk.*was|n.t)\\s(?:en|ver).{0,20}\\b/\n"
+		/* \\b kept by the prefilter only beside ASCII word characters */
+		"rule W1 body /\\bkeylogger\\b/i\n"
+		"rule W2 body /\\b(?:rat|été|_x)\\b/i\n"
+		"rule W3 body /\\bpass(?:word|wort)s?\\b/\n"
+		"rule W4 body /\\b(?:over|spy)\\b|\\bsecret/\n";
 	/* pieces of one byte: Vectorscan misses them past byte 64 when they
 	 * share a database like this */
 	static const char *rules2 = "rule B8 body /.*f/\nrule B9 body /zz/\n";
@@ -490,6 +495,8 @@ static void test_prefilter_same(void **state)
 		"Subject: x\n\nthe disk was encrypted; die Daten auf dem Server sind verschlüsselt; acdf\n",
 		"Subject: x\n\nransom\n  note: xx -- zz axb cet\n",
 		"Subject: x\n\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA acdf zz\n",
+		"Subject: x\n\nthe \xe2\x84\xaa" "eylogger, éRAT été, l'été, passwords_ éspy ésecret\n",
+		"Subject: x\n\nRAT\xc3\xa9 \xc2\xa0" "rat\xc2\xa0 passwortä ü_x overé\n",
 	};
 	(void)state;
 	same_verdicts(rules, msgs, sizeof(msgs) / sizeof(msgs[0]), 4);
