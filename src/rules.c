@@ -1389,6 +1389,22 @@ static void set_categories(struct sirt_rules *r)
 #define HS_SPACE   "[^\\x00-\\x08\\x0e-\\x1f\\x21-\\x7f]"
 #define HS_NONASCII "[^\\x00-\\x7f]"
 
+/* Index of the ']' closing the class that starts at p[i] == '[' (n if
+ * unclosed); a ']' right after '[' or "[^" is a member. */
+static size_t class_end(const char *p, size_t n, size_t i)
+{
+	size_t j = i + 1;
+
+	if (j < n && p[j] == '^')
+		j++;
+	if (j < n && p[j] == ']')
+		j++;
+	for (; j < n && p[j] != ']'; j++)
+		if (p[j] == '\\')
+			j++;
+	return j < n ? j : n;
+}
+
 /* Index just past the group that starts at p[i] == '(' (-1 if none). */
 static long group_end(const char *p, size_t n, size_t i)
 {
@@ -1512,7 +1528,7 @@ static int hs_word_start(const char *p, size_t n, size_t i, int caseless, int de
 	unsigned char c;
 	long e;
 	size_t j, k;
-	int d = 0, cls = 0;
+	int d = 0;
 
 	if (i >= n || depth > 8)
 		return 0;
@@ -1540,15 +1556,8 @@ static int hs_word_start(const char *p, size_t n, size_t i, int caseless, int de
 		char ch = p[k];
 		if (ch == '\\') {
 			k++;
-		} else if (cls) {
-			if (ch == ']')
-				cls = 0;
 		} else if (ch == '[') {
-			cls = 1;
-			if (p[k + 1] == '^')
-				k++;
-			if (p[k + 1] == ']')
-				k++;
+			k = class_end(p, (size_t)e - 1, k);
 		} else if (ch == '(') {
 			d++;
 		} else if (ch == ')') {
@@ -1821,14 +1830,7 @@ static size_t pf_atom_end(const char *p, size_t n, size_t i)
 		return e < 0 ? 0 : (size_t)e;
 	}
 	if (c == '[') {
-		size_t j = i + 1;
-		if (j < n && p[j] == '^')
-			j++;
-		if (j < n && p[j] == ']')
-			j++;
-		for (; j < n && p[j] != ']'; j++)
-			if (p[j] == '\\')
-				j++;
+		size_t j = class_end(p, n, i);
 		return j < n ? j + 1 : 0;
 	}
 	if (c == '\\') {
@@ -2119,15 +2121,7 @@ static size_t pcre_branches(const char *p, uint32_t opts, char ***out)
 				break;
 			i = (size_t)e - 1;
 		} else if (p[i] == '[') {
-			size_t j = i + 1;
-			if (j < n && p[j] == '^')
-				j++;
-			if (j < n && p[j] == ']')
-				j++;
-			for (; j < n && p[j] != ']'; j++)
-				if (p[j] == '\\')
-					j++;
-			i = j;
+			i = class_end(p, n, i);
 		}
 	}
 	if (i <= n || nb < 2) {
