@@ -32,10 +32,11 @@
 
 struct sirt_rules;
 
-/* Load flags.  The Vectorscan prefilter (when built in) takes a second
- * or more to compile, which only pays over many messages: by default it
- * is compiled once a set has evaluated 32 messages (a one-message CLI
- * run never pays for it).  SIRT_PREFILTER=0 in the environment turns it
+/* Load flags.  The Vectorscan prefilter (when built in) takes about half
+ * a second to compile (milliseconds from sirt_rules_load_cache's cache),
+ * which only pays over many messages: by default it is compiled once a
+ * set has evaluated 32 messages (a one-message CLI run never pays for
+ * it).  SIRT_PREFILTER=0 in the environment turns it
  * off, SIRT_PREFILTER=1 compiles it at load time.  Verdicts are the same
  * either way. */
 #define SIRT_RULES_NO_PREFILTER  0x1  /* never use the prefilter */
