@@ -734,7 +734,7 @@ static char *header_value(const char *p, size_t n, const char *name)
 }
 
 /* Protected headers (Thunderbird, draft-autocrypt-lamps-protected-headers):
- * an encrypted message whose outer Subject is a placeholder ("...")
+ * an encrypted message whose outer Subject is a stand-in ("...")
  * carries the real one in the headers of the decrypted root part, marked
  * protected-headers="v1".  Use it for the message when the root of the
  * message is what was decrypted, and only when decrypted text may be

@@ -2078,8 +2078,8 @@ static int pf_eval(const int *prog, size_t len, const unsigned char *seen, unsig
 /* The top-level branches of a PCRE2 pattern ("a|b(c|d)|e" -> a, b(c|d),
  * e; one group around the whole pattern is looked through), as new
  * strings; 0 if the pattern has one branch or cannot be cut safely
- * (extended syntax, \Q, back references, recursion, conditions, verbs,
- * options that reach across branches). */
+ * (extended syntax, \Q, \K, back references, recursion, conditions,
+ * verbs, options that reach across branches). */
 static size_t pcre_branches(const char *p, uint32_t opts, char ***out)
 {
 	size_t n = strlen(p), i, st, nb = 0;
@@ -2089,12 +2089,12 @@ static size_t pcre_branches(const char *p, uint32_t opts, char ***out)
 	if (opts & PCRE2_EXTENDED)
 		return 0;
 	for (i = 0; i + 1 < n; i++) {
-		if (p[i] == '\\' && strchr("Q123456789gkE", p[i + 1]))
-			return 0;
+		if (p[i] == '\\' && strchr("Q123456789gkEK", p[i + 1]))
+			return 0;  /* \K: the start reported is no longer the leftmost */
 		if (p[i] == '\\')
 			i++;
 		else if (p[i] == '(' && (p[i + 1] == '*' ||
-					 (p[i + 1] == '?' && i + 2 < n && strchr("|(R&P+-0123456789", p[i + 2]))))
+					 (p[i + 1] == '?' && i + 2 < n && strchr("|(R&P+-^0123456789", p[i + 2]))))
 			return 0;
 	}
 	if (n > 3 && strncmp(p, "(?:", 3) == 0 && group_end(p, n, 0) == (long)n) {
@@ -2142,15 +2142,13 @@ static int rule_branches(struct rule *ru, int split, char ***texts, size_t *nlea
 {
 	char **bs = NULL;
 	size_t nb = split ? pcre_branches(ru->pattern, ru->pflags, &bs) : 0, i, useful = 0;
-	const char *whole[1];
 
-	whole[0] = ru->pattern;
 	rule_branches_free(ru);
 	ru->nbr = nb ? nb : 1;
 	ru->br = sirt_xcalloc(ru->nbr, sizeof(*ru->br));
 	for (i = 0; i < ru->nbr; i++) {
 		struct branch *b = &ru->br[i];
-		const char *text = nb ? bs[i] : whole[0];
+		const char *text = nb ? bs[i] : ru->pattern;
 		struct sirt_buf hs = SIRT_BUF_INIT;
 		struct pf_node *f = NULL;
 

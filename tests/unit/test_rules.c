@@ -488,7 +488,10 @@ static void test_prefilter_same(void **state)
 		"rule W1 body /\\bkeylogger\\b/i\n"
 		"rule W2 body /\\b(?:rat|été|_x)\\b/i\n"
 		"rule W3 body /\\bpass(?:word|wort)s?\\b/\n"
-		"rule W4 body /\\b(?:over|spy)\\b|\\bsecret/\n";
+		"rule W4 body /\\b(?:over|spy)\\b|\\bsecret/\n"
+		/* \\K moves the reported start; (?^) reaches into later branches */
+		"rule K1 body /disk \\Kwas|sk w/\n"
+		"rule K2 body /DISK|(?^)disk|(?i)xDISK/\n";
 	/* pieces of one byte: Vectorscan misses them past byte 64 when they
 	 * share a database like this */
 	static const char *rules2 = "rule B8 body /.*f/\nrule B9 body /zz/\n";
