@@ -694,45 +694,6 @@ static int do_signed(struct walk *w, int idx, struct sirt_err *err)
 	return rc;
 }
 
-/* The value of header name in the header block at the start of p (the
- * first one, unfolded, raw), or NULL.  Result is the caller's. */
-static char *header_value(const char *p, size_t n, const char *name)
-{
-	size_t i = 0, nl = strlen(name);
-	struct sirt_buf v = SIRT_BUF_INIT;
-	int in = 0, lines = 0;
-
-	sirt_buf_init(&v);
-	while (i < n && lines++ < 200) {
-		size_t s = i, k;
-
-		while (i < n && p[i] != '\n')
-			i++;
-		k = i - s;
-		if (k && p[s + k - 1] == '\r')
-			k--;
-		i++;
-		if (k == 0)
-			break;                          /* end of headers */
-		if (p[s] == ' ' || p[s] == '\t') {
-			if (in)
-				sirt_buf_add(&v, p + s, k);
-			continue;
-		}
-		if (in)
-			break;
-		if (k > nl && p[s + nl] == ':' && strncasecmp(p + s, name, nl) == 0) {
-			in = 1;
-			sirt_buf_add(&v, p + s + nl + 1, k - nl - 1);
-		}
-	}
-	if (!in) {
-		sirt_buf_release(&v);
-		return NULL;
-	}
-	return sirt_buf_detach(&v, NULL);
-}
-
 /* Protected headers (Thunderbird, draft-autocrypt-lamps-protected-headers):
  * an encrypted message whose outer Subject is a stand-in ("...")
  * carries the real one in the headers of the decrypted root part, marked
@@ -741,43 +702,22 @@ static char *header_value(const char *p, size_t n, const char *name)
  * stored (the subject is stored with the case). */
 static void protected_subject(struct walk *w, int idx, const char *p, size_t n)
 {
-	char *ct, *subj, *dec = NULL;
-	size_t at = 0;
+	char *ct, *subj;
 
 	if (idx != 0 || !w->c->store_decrypted)
 		return;
-	ct = header_value(p, n, "Content-Type");
-	if (!ct || !strcasestr(ct, "protected-headers")) {
-		free(ct);
-		return;
-	}
-	if (!strcasestr(ct, "protected-headers=\"v1\"") &&
-	    !strcasestr(ct, "protected-headers=v1")) {
-		free(ct);
-		return;
+	ct = sirt_entity_header(p, n, "Content-Type");
+	if (ct && (strcasestr(ct, "protected-headers=\"v1\"") ||
+		   strcasestr(ct, "protected-headers=v1")) &&
+	    (subj = sirt_entity_header(p, n, "Subject")) != NULL) {
+		if (*subj) {
+			free(w->msg->subject);
+			w->msg->subject = subj;
+		} else {
+			free(subj);
+		}
 	}
 	free(ct);
-	subj = header_value(p, n, "Subject");
-	if (!subj)
-		return;
-	if (mailmime_encoded_phrase_parse("utf-8", subj, strlen(subj), &at,
-					  "utf-8", &dec) == MAILIMF_NO_ERROR && dec) {
-		char *clean = sirt_utf8_sanitize(dec, strlen(dec)), *t = clean;
-		size_t len;
-
-		free(dec);
-		while (*t == ' ' || *t == '\t')
-			t++;
-		len = strlen(t);
-		while (len && (t[len - 1] == ' ' || t[len - 1] == '\t'))
-			len--;
-		if (len) {
-			free(w->msg->subject);
-			w->msg->subject = sirt_xstrndup(t, len);
-		}
-		free(clean);
-	}
-	free(subj);
 }
 
 /* multipart/encrypted; protocol="application/pgp-encrypted" at idx. */

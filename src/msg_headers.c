@@ -453,6 +453,13 @@ static char *decoded_header(const char *p, size_t len, const char *name)
 	return v ? msg_decode_header(v, vl) : NULL;
 }
 
+char *sirt_entity_header(const void *entity, size_t len, const char *name)
+{
+	size_t body;
+
+	return decoded_header(entity, msg_header_block_len(entity, len, &body), name);
+}
+
 /* Fill the typed header fields of m from the header block. */
 void msg_parse_typed_headers(struct sirt_msg *m, const char *p, size_t len)
 {

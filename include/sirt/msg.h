@@ -181,6 +181,12 @@ int sirt_msg_add_entity(struct sirt_msg *msg, int parent, const void *bytes,
 /* Value of the first header named name (case-insensitive), or NULL. */
 const char *sirt_msg_header(const struct sirt_msg *msg, const char *name);
 
+/* The first header named name in the header block at the start of an
+ * entity's bytes, unfolded and decoded as the message's own headers are
+ * (encoded words, charset guessing, the same size limit), or NULL.  The
+ * result is the caller's. */
+char *sirt_entity_header(const void *entity, size_t len, const char *name);
+
 /* Bytes of a part's whole entity (see entity_off). */
 const unsigned char *sirt_part_entity(const struct sirt_msg *msg,
 				      const struct sirt_part *p, size_t *len_r);
