@@ -732,14 +732,14 @@ out:
 	return tx_end(s, own, rc, err);
 }
 
-static const char SQL_TAG_HAS[] =
-	"SELECT 1 FROM case_tags WHERE case_id = ?1 AND tag = ?2 AND origin != 'suppressed'";
 static const char SQL_TAG_HUMAN[] =
 	"INSERT INTO case_tags(case_id, tag, origin) VALUES (?1, ?2, 'human')"
 	" ON CONFLICT(case_id, tag) DO UPDATE SET origin = 'human'";
+/* A removed tag stays as 'suppressed' so that triage does not add it
+ * back; removing a tag the case does not show changes no row. */
 static const char SQL_TAG_SUPPRESS[] =
-	"INSERT INTO case_tags(case_id, tag, origin) VALUES (?1, ?2, 'suppressed')"
-	" ON CONFLICT(case_id, tag) DO UPDATE SET origin = 'suppressed'";
+	"UPDATE case_tags SET origin = 'suppressed'"
+	" WHERE case_id = ?1 AND tag = ?2 AND origin != 'suppressed'";
 static const char SQL_TOUCH[] = "UPDATE cases SET updated = ?2 WHERE id = ?1";
 
 int sirt_store_case_tag(struct sirt_store *s, int64_t case_id, const char *tag,
@@ -754,25 +754,16 @@ int sirt_store_case_tag(struct sirt_store *s, int64_t case_id, const char *tag,
 	if (tx_begin(s, &own, err) < 0)
 		return -1;
 	sirt_buf_init(&detail);
-	if (!add) {
-		int has;
-		if (!(st = stmt(s, SQL_TAG_HAS, err)))
-			goto out;
-		sqlite3_bind_int64(st, 1, case_id);
-		bind_text(st, 2, tag);
-		has = sqlite3_step(st) == SQLITE_ROW;
-		sqlite3_reset(st);
-		if (!has) {
-			sirt_err_set(err, SIRT_E_USAGE, "the case has no tag '%s'", tag);
-			goto out;
-		}
-	}
 	if (!(st = stmt(s, add ? SQL_TAG_HUMAN : SQL_TAG_SUPPRESS, err)))
 		goto out;
 	sqlite3_bind_int64(st, 1, case_id);
 	bind_text(st, 2, tag);
 	if (step_done(s, st, "cannot tag case", err) < 0)
 		goto out;
+	if (!add && sqlite3_changes(s->db) == 0) {
+		sirt_err_set(err, SIRT_E_USAGE, "the case has no tag '%s'", tag);
+		goto out;
+	}
 	now_iso(now);
 	if (!(st = stmt(s, SQL_TOUCH, err)))
 		goto out;
