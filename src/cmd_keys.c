@@ -196,13 +196,12 @@ int cmd_keys(int argc, char **argv, struct sirt_ctx *ctx)
 			       json_string_value(json_object_get(e, "fingerprint")) ?
 			       json_string_value(json_object_get(e, "fingerprint")) : "-");
 			if (u) {
-				/* uids come from a hostile key: printable only */
-				size_t j;
-
+				/* uids come from a hostile key: the first one,
+				 * made safe for the terminal */
+				char *first = sirt_xstrndup(u, ul);
 				printf(" ");
-				for (j = 0; j < ul; j++)
-					putchar((unsigned char)u[j] < 0x20 ||
-						u[j] == 0x7f ? ' ' : u[j]);
+				cmd_put_safe(first, NULL);
+				free(first);
 			}
 			if (why)
 				printf(" (%s)", why);

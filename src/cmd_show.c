@@ -83,9 +83,9 @@ static void print_parts(const char *pjson)
 	json_array_foreach(parts, i, p) {
 		const char *fn = json_string_value(json_object_get(p, "filename"));
 		int depth = (int)json_integer_value(json_object_get(p, "depth"));
-		printf("      %*s%s", depth * 2, "",
-		       json_string_value(json_object_get(p, "type")) ?
-		       json_string_value(json_object_get(p, "type")) : "?");
+		const char *type = json_string_value(json_object_get(p, "type"));
+		printf("      %*s", depth * 2, "");
+		cmd_put_safe(type ? type : "?", "");
 		if (json_is_true(json_object_get(p, "attachment"))) {
 			printf(" attachment ");
 			cmd_put_safe(fn ? fn : "(no name)", "");

@@ -15,15 +15,6 @@
 #include "sirt/util.h"
 #include "cmd.h"
 
-/* Print text for a terminal: control characters from a hostile message
- * become spaces. */
-static void put_clean(const char *s)
-{
-	for (; s && *s; s++)
-		putchar(((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t') || *s == 0x7f ?
-			' ' : *s);
-}
-
 static void print_json(const char *file, const struct sirt_msg *msg,
 		       const struct sirt_verdict *v)
 {
@@ -58,7 +49,7 @@ static void print_text(const char *file, const struct sirt_verdict *v, int expla
 	if (explain) {
 		char *e = sirt_verdict_explain(v);
 		printf("== %s\n", file);
-		put_clean(e);
+		cmd_put_safe(e, NULL);
 		putchar('\n');
 		free(e);
 		return;
@@ -73,7 +64,7 @@ static void print_text(const char *file, const struct sirt_verdict *v, int expla
 	if (v->cvss >= 0)
 		printf(" CVSS %.1f", v->cvss);
 	printf(" - ");
-	put_clean(v->reason);
+	cmd_put_safe(v->reason, NULL);
 	putchar('\n');
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Hostile text never reaches the terminal raw: C0/C1 controls, ESC
 # sequences and bidi overrides in subjects, names, bodies and actors are
-# replaced in `cases` and `show`; `show --raw` refuses a terminal.
+# replaced in `cases`, `show` and `triage --explain`; `show --raw`
+# refuses a terminal.
 source "$(dirname "$0")/lib.sh"
 cd "$T"
 subj=$(printf 'a\xc2\x9b2Jb\xe2\x80\xaegnp.exe\x1b]0;pwned\x07' | base64 -w0)
@@ -17,13 +18,23 @@ t = b.decode("utf-8", "replace")
 bad = [c for c in t if c in "\x1b\x07\x9b" or 0x80 <= ord(c) <= 0x9f or 0x202a <= ord(c) <= 0x202e or 0x2066 <= ord(c) <= 0x2069]
 sys.exit(0 if bad else 1)'
 }
-sirt cases | bad && fail "cases printed control or bidi characters"
-sirt show SEC-2026-0001 | bad && fail "show printed control or bidi characters"
-out=$(sirt show SEC-2026-0001)
+# Each command's own exit status counts too (a crash prints nothing bad).
+out=$(sirt cases) || fail "cases"
+bad <<<"$out" && fail "cases printed control or bidi characters"
+out=$(sirt show SEC-2026-0001) || fail "show"
+bad <<<"$out" && fail "show printed control or bidi characters"
 contains "$out" "gnp.exe" "show (text kept, controls replaced)"
 contains "$out" "mallory" "show timeline actor"
+# The dry run quotes the message in its explanation and its reason.
+mkdir -p rules
+printf 'rule EVIL body /and .{0,12}31m/s\ndescribe EVIL quotes the body\nseverity EVIL P2\n' >rules/x.rules
+printf '[rules]\ndir = %s/rules\n' "$T" >dry.conf
+out=$(sirt -c dry.conf triage --explain evil.eml) || fail "triage --explain"
+contains "$out" "EVIL" "triage --explain fired the rule"
+bad <<<"$out" && fail "triage --explain printed control or bidi characters"
 # --raw is exact into a pipe or file, refused on a terminal.
-sirt show SEC-2026-0001 --raw | cmp -s - evil.eml || fail "raw bytes differ"
+sirt show SEC-2026-0001 --raw >raw.out || fail "show --raw"
+cmp -s raw.out evil.eml || fail "raw bytes differ"
 if command -v script >/dev/null; then
 	script -qec "$SIRT_BIN show SEC-2026-0001 --raw" /dev/null > tty.out 2>&1
 	contains "$(cat tty.out)" "refusing" "show --raw on a terminal"
