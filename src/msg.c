@@ -783,6 +783,26 @@ static const char *entity_start(const char *s, const char *lo)
 static void walk_mime(struct walk *w, const struct mailmime *mm, int parent,
 		      int depth, const char *ent_start);
 
+/* Room for one more part at depth?  If not, the message is flagged
+ * unparsed with the limit it broke and the walk stops: a part is never
+ * dropped silently. */
+static int walk_room(struct walk *w, int depth)
+{
+	if (depth > w->lim->max_mime_depth) {
+		msg_set_unparsed(w->msg, "MIME depth %d exceeds limit %d", depth,
+			     w->lim->max_mime_depth);
+		w->stop = 1;
+		return 0;
+	}
+	if ((long)w->msg->nparts >= (long)w->lim->max_parts) {
+		msg_set_unparsed(w->msg, "more than %d MIME parts (limit %d)",
+			     w->lim->max_parts, w->lim->max_parts);
+		w->stop = 1;
+		return 0;
+	}
+	return 1;
+}
+
 /* A message/rfc822 container under parent for the entity [p, p+len) of
  * the input (a digest part without headers); returns its index or -1. */
 static int add_message_part(struct walk *w, int parent, int depth,
@@ -791,18 +811,8 @@ static int add_message_part(struct walk *w, int parent, int depth,
 	struct sirt_part *q;
 	int idx;
 
-	if (depth > w->lim->max_mime_depth) {
-		msg_set_unparsed(w->msg, "MIME depth %d exceeds limit %d", depth,
-			     w->lim->max_mime_depth);
-		w->stop = 1;
+	if (!walk_room(w, depth))
 		return -1;
-	}
-	if ((long)w->msg->nparts >= (long)w->lim->max_parts) {
-		msg_set_unparsed(w->msg, "more than %d MIME parts (limit %d)",
-			     w->lim->max_parts, w->lim->max_parts);
-		w->stop = 1;
-		return -1;
-	}
 	idx = add_part(w, parent, depth, SIRT_PART_MESSAGE);
 	q = &w->msg->parts[idx];
 	q->entity_off = (size_t)(p - w->base);
@@ -819,8 +829,7 @@ static void add_text_leaf(struct walk *w, int parent, int depth,
 	struct sirt_part *q;
 	int idx;
 
-	if (depth > w->lim->max_mime_depth ||
-	    (long)w->msg->nparts >= (long)w->lim->max_parts)
+	if (!walk_room(w, depth))
 		return;
 	idx = add_part(w, parent, depth, SIRT_PART_SINGLE);
 	q = &w->msg->parts[idx];
@@ -941,20 +950,8 @@ static void walk_mime(struct walk *w, const struct mailmime *mm, int parent,
 	int idx;
 	enum sirt_part_kind kind;
 
-	if (w->stop || !mm)
+	if (w->stop || !mm || !walk_room(w, depth))
 		return;
-	if (depth > w->lim->max_mime_depth) {
-		msg_set_unparsed(m, "MIME depth %d exceeds limit %d", depth,
-			     w->lim->max_mime_depth);
-		w->stop = 1;
-		return;
-	}
-	if ((long)m->nparts >= (long)w->lim->max_parts) {
-		msg_set_unparsed(m, "more than %d MIME parts (limit %d)",
-			     w->lim->max_parts, w->lim->max_parts);
-		w->stop = 1;
-		return;
-	}
 	kind = mm->mm_type == MAILMIME_MULTIPLE ? SIRT_PART_MULTIPART :
 	       mm->mm_type == MAILMIME_MESSAGE ? SIRT_PART_MESSAGE :
 	       SIRT_PART_SINGLE;

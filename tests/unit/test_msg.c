@@ -739,6 +739,35 @@ static void test_limit_parts(void **state)
 	free(s);
 }
 
+/* A multipart without delimiters keeps its text as a leaf part; past the
+ * part or depth limit the message is flagged unparsed, never emptied
+ * silently. */
+static void test_limit_text_leaf(void **state)
+{
+	static const char s[] = "Content-Type: multipart/mixed; boundary=\"B\"\n\n"
+				"Hi there,\nthe servers are encrypted\n";
+	struct sirt_limits lim;
+	struct sirt_msg *m;
+
+	(void)state;
+	sirt_limits_default(&lim);
+	lim.max_parts = 1;
+	m = parse_lim(s, strlen(s), &lim);
+	assert_true(m->unparsed);
+	assert_non_null(strstr(m->unparsed_reason, "MIME parts"));
+	sirt_msg_free(&m);
+	lim.max_parts = 2;
+	m = parse_lim(s, strlen(s), &lim);
+	assert_false(m->unparsed);
+	assert_non_null(strstr(m->body, "servers are encrypted"));
+	sirt_msg_free(&m);
+	lim.max_mime_depth = 0;
+	m = parse_lim(s, strlen(s), &lim);
+	assert_true(m->unparsed);
+	assert_non_null(strstr(m->unparsed_reason, "MIME depth"));
+	sirt_msg_free(&m);
+}
+
 static void test_limit_size_and_header(void **state)
 {
 	struct sirt_limits lim;
@@ -1105,6 +1134,7 @@ int main(void)
 		cmocka_unit_test(test_limit_depth),
 		cmocka_unit_test(test_limit_parts),
 		cmocka_unit_test(test_limit_size_and_header),
+		cmocka_unit_test(test_limit_text_leaf),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_deep_comments),
 		cmocka_unit_test(test_entity_offsets),
