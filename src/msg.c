@@ -37,11 +37,13 @@ void sirt_limits_default(struct sirt_limits *lim)
 	lim->max_header_line = 998 * 10;
 }
 
-static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
-static void xml_init(void)
+/* One-time init of the libraries the parser drives. */
+static void msg_module_init(void)
 {
 	xmlInitParser();
+	msg_charconv_install();
 }
 
 void msg_set_unparsed(struct sirt_msg *m, const char *fmt, ...)
@@ -1242,12 +1244,11 @@ int sirt_msg_parse(const void *raw, size_t len, const struct sirt_limits *lim,
 	struct walk w;
 
 	*msg_r = NULL;
-	msg_charconv_init();
 	if (!lim) {
 		sirt_limits_default(&def);
 		lim = &def;
 	}
-	pthread_once(&xml_once, xml_init);
+	pthread_once(&init_once, msg_module_init);
 	m = sirt_xcalloc(1, sizeof(*m));
 	m->raw = sirt_xmalloc(len + 1);
 	if (len)
@@ -1309,7 +1310,7 @@ int sirt_msg_add_entity(struct sirt_msg *msg, int parent, const void *bytes,
 		return sirt_err_set(err, SIRT_E_BADMSG,
 				    "cannot add MIME entity: message size %zu exceeds limit %zu",
 				    total + len, lim->max_message_size);
-	pthread_once(&xml_once, xml_init);
+	pthread_once(&init_once, msg_module_init);
 	copy = sirt_xmalloc(len + 1);
 	if (len)
 		memcpy(copy, bytes, len);

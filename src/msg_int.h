@@ -11,8 +11,9 @@
  * bytes that still do not convert become U+FFFD.  CR is dropped, other
  * C0 controls but TAB and LF become U+FFFD.  Result is the caller's. */
 char *msg_to_utf8(const char *cs, const void *data, size_t len);
-/* Route libetpan's charset conversion through msg_to_utf8 (once). */
-void msg_charconv_init(void);
+/* Route libetpan's charset conversion through msg_to_utf8; called once,
+ * from the module's one-time init. */
+void msg_charconv_install(void);
 
 /* Decode a header value: unfold, RFC 2047 encoded words to UTF-8, raw
  * 8-bit text read as UTF-8 or windows-1252.  Result is the caller's. */

@@ -324,16 +324,9 @@ static int etpan_charconv(const char *tocode, const char *fromcode, const char *
 	return MAIL_CHARCONV_NO_ERROR;
 }
 
-static pthread_once_t charconv_once = PTHREAD_ONCE_INIT;
-
-static void charconv_install(void)
+void msg_charconv_install(void)
 {
 	extended_charconv = etpan_charconv;
-}
-
-void msg_charconv_init(void)
-{
-	pthread_once(&charconv_once, charconv_install);
 }
 
 char *msg_decode_header(const char *value, size_t len)
