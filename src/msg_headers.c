@@ -319,10 +319,12 @@ static size_t parse_addr_list(const char *raw, size_t rlen,
 	}
 	if (n == 0 || idx < strlen(v)) {
 		/* libetpan rejected the list or stopped early: split the rest
-		 * at commas outside quotes and angle brackets, and read each
-		 * piece leniently */
+		 * at commas (and semicolons) outside quotes and angle
+		 * brackets, and read each piece leniently.  After addresses
+		 * libetpan did read, only a piece with an '@' is one more: a
+		 * trailing comment, ';' or junk is not a recipient. */
 		char *t = n ? v + idx : v, *q;
-		int inq = 0, ang = 0;
+		int inq = 0, ang = 0, after = n > 0;
 
 		for (q = t;; q++) {
 			if (*q == '"' && (q == t || q[-1] != '\\'))
@@ -331,7 +333,7 @@ static size_t parse_addr_list(const char *raw, size_t rlen,
 				ang++;
 			else if (!inq && *q == '>' && ang)
 				ang--;
-			if (*q && (*q != ',' || inq || ang))
+			if (*q && ((*q != ',' && *q != ';') || inq || ang))
 				continue;
 			{
 				char ch = *q;
@@ -339,7 +341,7 @@ static size_t parse_addr_list(const char *raw, size_t rlen,
 				*q = '\0';
 				while (*t == ' ' || *t == '\t' || *t == ',')
 					t++;
-				if (*t && n < MAX_ADDRS) {
+				if (*t && n < MAX_ADDRS && (!after || strchr(t, '@'))) {
 					out = sirt_xrealloc(out, (n + 1) * sizeof(*out));
 					addr_fallback(&out[n++], t);
 				}

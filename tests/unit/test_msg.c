@@ -178,6 +178,15 @@ static void test_addresses(void **state)
 	assert_string_equal(m->to[1].addr, "q@r.example");
 	assert_string_equal(m->to[2].addr, "s@t.example");
 	sirt_msg_free(&m);
+	/* what libetpan leaves after an address is not a recipient of its
+	 * own unless it has an '@' */
+	m = parse("To: a@b.example (Name)\r\nCc: Foo <c@d.example> garbage; e@f.example;\r\n\r\nb\r\n");
+	assert_int_equal(m->nto, 1);
+	assert_string_equal(m->to[0].addr, "a@b.example");
+	assert_int_equal(m->ncc, 2);
+	assert_string_equal(m->cc[0].addr, "c@d.example");
+	assert_string_equal(m->cc[1].addr, "e@f.example");
+	sirt_msg_free(&m);
 }
 
 static void test_ids_dates(void **state)
