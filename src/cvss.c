@@ -563,7 +563,8 @@ int sirt_cvss_find(const char *text, char **vector_r, double *score_r, char **no
 		if (sirt_cvss_score(vec, &sc, &err) < 0) {
 			if (notes.len)
 				sirt_buf_adds(&notes, "; ");
-			sirt_buf_addf(&notes, "ignored malformed CVSS vector '%.80s': %s", vec, err.msg);
+			sirt_buf_addf(&notes, SIRT_CVSS_MALFORMED_NOTE " '%.80s': %s", vec,
+				      err.msg);
 			free(vec);
 			continue;
 		}

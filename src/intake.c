@@ -194,14 +194,10 @@ int sirt_intake_analyse(struct sirt_ctx *ctx, const void *raw, size_t len,
 		}
 	}
 	sirt_crypto_adjust_verdict(msg, v);
-	if (msg->crypto.decrypted && !ctx->cfg->store_decrypted) {
-		size_t i;
-
-		/* [crypto] store_decrypted = no: rule excerpts may quote
-		 * decrypted text, keep them out of the store too. */
-		for (i = 0; i < v->nhits; i++)
-			sirt_free(&v->hits[i].match);
-	}
+	/* [crypto] store_decrypted = no: rule excerpts, the CVSS vector
+	 * and notes may quote decrypted text; keep them out of the store. */
+	if (msg->crypto.decrypted && !ctx->cfg->store_decrypted)
+		sirt_verdict_redact(v);
 	*msg_r = msg;
 	return 0;
 }

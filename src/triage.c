@@ -49,6 +49,23 @@ void sirt_verdict_release(struct sirt_verdict *v)
 	v->cvss = -1;
 }
 
+void sirt_verdict_redact(struct sirt_verdict *v)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < v->nhits; i++)
+		sirt_free(&v->hits[i].match);
+	sirt_free(&v->cvss_vector);
+	for (i = 0; i < v->nnotes; i++) {
+		if (strncmp(v->notes[i], SIRT_CVSS_MALFORMED_NOTE,
+			    strlen(SIRT_CVSS_MALFORMED_NOTE)) == 0)
+			free(v->notes[i]);
+		else
+			v->notes[k++] = v->notes[i];
+	}
+	v->nnotes = k;
+}
+
 static json_t *jstr(const char *s)
 {
 	return s ? json_string(s) : json_null();

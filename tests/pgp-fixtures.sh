@@ -156,6 +156,7 @@ BODY_ENC='Hello SIRT,
 
 Confidential: the staging database at db-staging.example.com accepts the
 default password (admin console: https://db-staging.example.com/console).
+Rating: CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/stagingsecret
 Please keep this private.
 
 -- 

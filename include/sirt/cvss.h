@@ -24,6 +24,9 @@ int sirt_cvss_score(const char *vector, double *score_r, struct sirt_err *err);
  * 0 if there is none.  Malformed vectors are skipped; a note saying why
  * (caller frees) is left in *note_r when note_r is not NULL, else NULL. */
 int sirt_cvss_find(const char *text, char **vector_r, double *score_r, char **note_r);
+/* How such a note starts (it quotes the text that was not a vector). */
+#define SIRT_CVSS_MALFORMED_NOTE "ignored malformed CVSS vector"
+
 
 /* The v3.1 Roundup (Appendix A), exposed for tests. */
 double sirt_cvss31_roundup(double x);

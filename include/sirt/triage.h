@@ -59,6 +59,11 @@ int sirt_triage(const struct sirt_rules *rules, const struct sirt_msg *msg,
 
 void sirt_verdict_release(struct sirt_verdict *v);
 
+/* Remove from v everything that quotes the message's text: the matched
+ * excerpt of each hit, the CVSS vector found and the notes that quote a
+ * malformed one.  For [crypto] store_decrypted = no, before storing. */
+void sirt_verdict_redact(struct sirt_verdict *v);
+
 /* "P1".."P4" (or "-") and back; parse returns SIRT_SEV_NONE if bad. */
 const char *sirt_severity_name(enum sirt_severity s);
 enum sirt_severity sirt_severity_parse(const char *s);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # [crypto] store_decrypted = no: text that arrived encrypted never reaches
-# the database (body, URLs, rule excerpts), the raw encrypted message is
+# the database (body, URLs, rule excerpts, a CVSS vector or the note
+# quoting a malformed one), the raw encrypted message is
 # kept as evidence, and `sirt show` decrypts on demand.  With the default
 # (yes) the same words are stored, which proves the check can fail.
 source "$(dirname "$0")/lib.sh"
@@ -41,11 +42,11 @@ for m in encrypted inline-encrypted encrypted-protected; do
 	sirt -c secret.conf ingest "fx/msgs/$m.eml" >/dev/null || fail "ingest (secret) $m"
 done
 # The words are in the database with store_decrypted = yes ...
-for w in "staging database" "db-staging.example.com" "default password" "RCE in the upload"; do
+for w in "staging database" "db-staging.example.com" "default password" "RCE in the upload" "stagingsecret"; do
 	db_bytes keep | grep -aqF "$w" || fail "store_decrypted=yes: '$w' not stored (test cannot fail?)"
 done
 # ... and nowhere in it with no.
-for w in "staging database" "db-staging.example.com" "default password" "RCE in the upload"; do
+for w in "staging database" "db-staging.example.com" "default password" "RCE in the upload" "stagingsecret"; do
 	db_bytes secret | grep -aqF "$w" && fail "store_decrypted=no: '$w' reached the database"
 done
 
