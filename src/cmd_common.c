@@ -6,6 +6,7 @@
 #include <sysexits.h>
 #include <string.h>
 #include <unistd.h>
+#include "sirt/util.h"
 #include "cmd.h"
 
 int cmd_fail(const char *cmd, const struct sirt_err *err)
@@ -44,20 +45,17 @@ const char *cmd_actor(void)
 	return uid;
 }
 
-/* Length of the UTF-8 sequence at p if it is valid and printable, else
- * 0 (control, bidi override, invalid). */
+/* Length of the UTF-8 sequence at p (NUL-terminated) if it is valid and
+ * printable, else 0 (control, bidi override, invalid). */
 static size_t safe_seq(const unsigned char *p)
 {
 	size_t k;
 
-	if (*p >= 0x20 && *p < 0x7f)
-		return 1;
-	if (*p < 0xc2 || *p > 0xf4)
+	if (*p < 0x80)
+		return *p >= 0x20 && *p < 0x7f;
+	k = sirt_utf8_seq(p, strnlen((const char *)p, 4));
+	if (!k)
 		return 0;
-	k = *p < 0xe0 ? 2 : *p < 0xf0 ? 3 : 4;
-	for (size_t i = 1; i < k; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
 	/* C1 controls U+0080..U+009F */
 	if (p[0] == 0xc2 && p[1] < 0xa0)
 		return 0;
@@ -69,8 +67,6 @@ static size_t safe_seq(const unsigned char *p)
 		return 0; /* zero-width, LRM/RLM, line/para separators, embeddings, overrides */
 	if (p[0] == 0xe2 && p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)
 		return 0; /* isolates */
-	if (p[0] == 0xed && p[1] >= 0xa0)
-		return 0; /* surrogates */
 	return k;
 }
 

@@ -344,8 +344,7 @@ int sirt_strcaseprefix(const char *s, const char *prefix)
 	return strncasecmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* Length of the valid UTF-8 sequence at s (max n bytes), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
+size_t sirt_utf8_seq(const unsigned char *s, size_t n)
 {
 	unsigned c = s[0];
 	size_t len, i;
@@ -390,7 +389,7 @@ int sirt_utf8_valid(const char *s, size_t n)
 			i++;
 		if (i >= n)
 			break;
-		k = utf8_seq(p + i, n - i);
+		k = sirt_utf8_seq(p + i, n - i);
 		if (!k)
 			return 0;
 		i += k;
@@ -432,7 +431,7 @@ char *sirt_utf8_sanitize(const char *s, size_t n)
 			i = run;
 			continue;
 		}
-		k = utf8_seq(p + i, n - i);
+		k = sirt_utf8_seq(p + i, n - i);
 		if (!k) {
 			memcpy(o, "\xef\xbf\xbd", 3);
 			o += 3;

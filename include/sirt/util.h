@@ -52,6 +52,9 @@ int sirt_strcaseprefix(const char *s, const char *prefix);
 
 /* True if s is valid UTF-8 of length n. */
 int sirt_utf8_valid(const char *s, size_t n);
+/* Length of the well-formed UTF-8 sequence at s (at most n bytes: no
+ * overlong form, surrogate or code point past U+10FFFF), else 0. */
+size_t sirt_utf8_seq(const unsigned char *s, size_t n);
 /* Copy s replacing invalid UTF-8 sequences and C0 controls other than
  * \t \n with U+FFFD; the result is the caller's. */
 char *sirt_utf8_sanitize(const char *s, size_t n);

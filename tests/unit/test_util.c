@@ -36,6 +36,21 @@ static void test_utf8_sanitize(void **state)
 	}
 }
 
+/* One well-formed UTF-8 sequence: its length, or 0. */
+static void test_utf8_seq(void **state)
+{
+	(void)state;
+	assert_int_equal(sirt_utf8_seq((const unsigned char *)"a", 1), 1);
+	assert_int_equal(sirt_utf8_seq((const unsigned char *)"\xc3\xa9", 2), 2);
+	assert_int_equal(sirt_utf8_seq((const unsigned char *)"\xe2\x80\xae", 3), 3);
+	assert_int_equal(sirt_utf8_seq((const unsigned char *)"\xf0\x9f\x94\x92", 4), 4);
+	assert_int_equal(sirt_utf8_seq((const unsigned char *)"\xc3\xa9", 1), 0);     /* cut */
+	assert_int_equal(sirt_utf8_seq((const unsigned char *)"\xe0\x80\x80", 3), 0); /* overlong */
+	assert_int_equal(sirt_utf8_seq((const unsigned char *)"\xf4\x90\x80\x80", 4), 0); /* > U+10FFFF */
+	assert_int_equal(sirt_utf8_seq((const unsigned char *)"\xed\xa0\x80", 3), 0); /* surrogate */
+	assert_int_equal(sirt_utf8_seq((const unsigned char *)"\x80", 1), 0);
+}
+
 static void test_iso8601(void **state)
 {
 	time_t t;
@@ -108,6 +123,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_utf8_sanitize),
+		cmocka_unit_test(test_utf8_seq),
 		cmocka_unit_test(test_iso8601),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_buf),
