@@ -103,6 +103,7 @@ lacks "$(cat "$T/daemon.log")" "$DC_PASS"
 dovecot_stop
 caps="IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE SORT UIDPLUS MOVE"
 sed -i "s/^protocols = imap\$/protocols = imap\nimap_capability = $caps/" "$DC_DIR/dovecot.conf"
+grep -q "^imap_capability = " "$DC_DIR/dovecot.conf" || fail "could not take IDLE out of the test server"
 dovecot_start
 sirt_conf "$T/sirt.conf" interval=2
 "$SIRT_BIN" -c "$T/sirt.conf" -vv poll >"$T/daemon.out" 2>"$T/daemon2.log" &
@@ -111,6 +112,7 @@ CLEANUP+=("kill $pid 2>/dev/null")
 sleep 1
 imap_make_msg 7 poll | imap_deliver
 wait_for 8 15 || fail "no interval polling without IDLE: $(cat "$T/daemon2.log")"
+contains "$(cat "$T/daemon2.log")" "connected to" "daemon log (capabilities line)"
 lacks "$(cat "$T/daemon2.log")" ", IDLE" "capabilities seen"
 kill -TERM "$pid"
 wait "$pid"; rc=$?

@@ -512,6 +512,10 @@ static void test_prefilter_same(void **state)
 		"Subject: x\n\nRAT\xc3\xa9 \xc2\xa0" "rat\xc2\xa0 passwortä ü_x overé\n",
 	};
 	(void)state;
+#ifndef SIRT_HAVE_HYPERSCAN
+	(void)rules; (void)rules2; (void)msgs;
+	skip();  /* no prefilter built in: nothing to compare */
+#endif
 	same_verdicts(rules, msgs, sizeof(msgs) / sizeof(msgs[0]), 4);
 	same_verdicts(rules2, msgs, sizeof(msgs) / sizeof(msgs[0]), 1);
 }
