@@ -183,7 +183,6 @@ int cmd_poll(int argc, char **argv, struct sirt_ctx *ctx)
 	}
 	if (optind < argc)
 		return cmd_usage("poll", "unexpected argument '%s'", argv[optind]);
-	sirt_daemon_tune_memory();
 	if (!once) {
 		/* The daemon: every source watched until SIGTERM (daemon.h). */
 		sirt_err_clear(&err);
@@ -191,6 +190,7 @@ int cmd_poll(int argc, char **argv, struct sirt_ctx *ctx)
 			return cmd_fail("poll", &err);
 		return EX_OK;
 	}
+	sirt_daemon_tune_memory();  /* the daemon does its own */
 	if (ctx->json)
 		t.messages = json_array();
 	for (i = 0; i < ctx->cfg->nsources; i++) {

@@ -24,7 +24,7 @@ static int retriage_case(struct sirt_ctx *ctx, int64_t case_id, const char *acto
 	struct sirt_case before, after;
 	struct sirt_buf detail;
 	size_t n = 0, i;
-	int rc = -1, changed = 0;
+	int rc = -1;
 
 	memset(&before, 0, sizeof(before));
 	memset(&after, 0, sizeof(after));
@@ -50,8 +50,6 @@ static int retriage_case(struct sirt_ctx *ctx, int64_t case_id, const char *acto
 			free(raw);
 			goto out;
 		}
-		if (v.severity != rows[i].severity)
-			changed++;
 		rc = sirt_store_message_set_verdict(s, rows[i].id, &v, err);
 		sirt_verdict_release(&v);
 		sirt_msg_free(&msg);
@@ -81,7 +79,6 @@ static int retriage_case(struct sirt_ctx *ctx, int64_t case_id, const char *acto
 		       sirt_severity_name(after.severity));
 	else
 		printf("%s: %s\n", after.ref, detail.data);
-	(void)changed;
 	rc = 0;
 out:
 	if (rc < 0)

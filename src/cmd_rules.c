@@ -45,7 +45,6 @@ int cmd_rules(int argc, char **argv, struct sirt_ctx *ctx)
 	const char *dir, *local = NULL;
 	char none[512];
 	size_t i, n;
-	int rc = EX_OK;
 
 	sirt_err_clear(&err);
 	if (argc < 2 || strcmp(argv[1], "check") != 0 || argc > 3)
@@ -79,7 +78,7 @@ int cmd_rules(int argc, char **argv, struct sirt_ctx *ctx)
 	if (ctx->json) {
 		print_json(dir, local, r, NULL);
 		sirt_rules_free(&r);
-		return rc;
+		return EX_OK;
 	}
 	for (i = 0; i < n; i++)
 		fprintf(stderr, "warning: %s\n", sirt_rules_warning(r, i));
@@ -89,5 +88,5 @@ int cmd_rules(int argc, char **argv, struct sirt_ctx *ctx)
 		printf(", %zu patterns in the prefilter", sirt_rules_prefiltered(r));
 	printf("\n");
 	sirt_rules_free(&r);
-	return rc;
+	return EX_OK;
 }
