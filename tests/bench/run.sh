@@ -39,7 +39,7 @@ if [ -d "$CORPORA" ]; then
 		case "$f" in *.golden|*.asc|*.p12|*.gz|*.crt|*.key|*.pem|*README*|*.md) continue;; esac
 		if head -c 4 "$f" | grep -q '^From'; then
 			# an mbox: one file per message
-			awk -v out="$W/src/mbox$i" '/^From /{if (f) close(f); n++; f = out "-" n ".eml"} f {print > f}' "$f"
+			awk -v out="$W/src/mbox$i" 'BEGIN{f = out "-0.eml"} /^From /{close(f); n++; f = out "-" n ".eml"} {print > f}' "$f"
 		elif head -c 4096 "$f" | grep -qiE '^(from|subject|date|message-id|content-type|to|received|mime-version|return-path):'; then
 			cp "$f" "$W/src/m$i.eml"
 		fi
