@@ -414,6 +414,7 @@ static void canon_crlf(const unsigned char *p, size_t n, struct sirt_buf *out)
 static int budget(struct walk *w)
 {
 	if (w->ops >= CRYPTO_MAX_OPS) {
+		sirt_msg_hash(w->msg);
 		sirt_warn("crypto: more than %d PGP operations in message %.12s;"
 			  " the rest is left alone", CRYPTO_MAX_OPS,
 			  w->msg->sha256);

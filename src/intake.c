@@ -155,6 +155,7 @@ int sirt_intake_analyse(struct sirt_ctx *ctx, const void *raw, size_t len,
 	*crypto_json_r = NULL;
 	if (sirt_msg_parse(raw, len, &ctx->cfg->limits, &msg, err) < 0)
 		return -1;
+	sirt_msg_hash(msg);
 	sha = msg->sha256;
 	if (opts && opts->oversized) {
 		char why[160];
@@ -181,6 +182,7 @@ int sirt_intake_analyse(struct sirt_ctx *ctx, const void *raw, size_t len,
 	 * detected: an encrypted report is flagged undecryptable. */
 	if (sirt_crypto_process(ctx->crypto, msg, &ctx->cfg->limits, &terr) < 0)
 		sirt_warn("crypto on message %.12s failed: %s", sha, terr.msg);
+	sirt_msg_hash(msg);  /* the parts decryption added */
 	*crypto_json_r = sirt_crypto_info_to_json(&msg->crypto);
 	sirt_err_clear(&terr);
 	if (sirt_ctx_rules(ctx, &terr) < 0 ||

@@ -622,7 +622,7 @@ static int add_part(struct walk *w, int parent, int depth,
 static size_t distinct_strings(const struct sirt_buf *buf, size_t max,
 			       char ***arr_r);
 
-/* Decode a leaf: data, sha256, text (and links for HTML). */
+/* Decode a leaf: data, text (and links for HTML). */
 static void decode_leaf(struct sirt_part *p, const struct mailmime *mm)
 {
 	const struct mailmime_data *d = mm->mm_body;
@@ -642,7 +642,6 @@ static void decode_leaf(struct sirt_part *p, const struct mailmime *mm)
 		p->data = sirt_xcalloc(1, 1);
 		p->size = 0;
 	}
-	sirt_sha256_hex(p->data, p->size, p->sha256);
 	if (strcmp(p->content_type, "text/plain") == 0) {
 		p->text = msg_to_utf8(p->charset, p->data, p->size);
 	} else if (strcmp(p->content_type, "text/html") == 0) {
@@ -842,7 +841,6 @@ static void add_text_leaf(struct walk *w, int parent, int depth,
 	memcpy(q->data, p, len);
 	q->data[len] = '\0';
 	q->size = len;
-	sirt_sha256_hex(q->data, q->size, q->sha256);
 	q->text = msg_to_utf8(NULL, q->data, q->size);
 }
 
@@ -1255,7 +1253,6 @@ int sirt_msg_parse(const void *raw, size_t len, const struct sirt_limits *lim,
 		memcpy(m->raw, raw, len);
 	m->raw[len] = '\0';
 	m->raw_len = len;
-	sirt_sha256_hex(m->raw, len, m->sha256);
 	p = (const char *)m->raw;
 
 	if (len == 0)
@@ -1370,6 +1367,20 @@ int sirt_msg_add_entity(struct sirt_msg *msg, int parent, const void *bytes,
 	msg->nextra++;
 	derive(msg);
 	return 0;
+}
+
+void sirt_msg_hash(struct sirt_msg *msg)
+{
+	size_t i;
+
+	if (!msg->sha256[0])
+		sirt_sha256_hex(msg->raw, msg->raw_len, msg->sha256);
+	for (i = 0; i < msg->nparts; i++) {
+		struct sirt_part *p = &msg->parts[i];
+
+		if (p->kind == SIRT_PART_SINGLE && p->data && !p->sha256[0])
+			sirt_sha256_hex(p->data, p->size, p->sha256);
+	}
 }
 
 const unsigned char *sirt_part_entity(const struct sirt_msg *msg,

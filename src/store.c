@@ -889,6 +889,10 @@ int sirt_store_message_add(struct sirt_store *s, const struct sirt_message_new *
 	refs = refs_join(msg);
 	urls = urls_json(msg);
 	verdict = m->verdict ? sirt_verdict_to_json(m->verdict) : NULL;
+	if (!msg->sha256[0]) {
+		sirt_err_set(err, SIRT_E_FATAL, "message to store was not hashed");
+		goto out;
+	}
 	if (!(st = stmt(s, SQL_MSG_INSERT, err)))
 		goto out;
 	sqlite3_bind_int64(st, 1, m->case_id);

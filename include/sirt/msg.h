@@ -59,7 +59,7 @@ struct sirt_part {
 	int src_buf;            /* 0 = msg->raw, n > 0 = msg->extra_bufs[n-1] */
 	unsigned char *data;    /* decoded content (leaves), NUL-terminated */
 	size_t size;            /* decoded length of data */
-	char sha256[65];        /* of data (leaves) */
+	char sha256[65];        /* of data (leaves); empty until sirt_msg_hash() */
 	char *text;             /* UTF-8 text for text/plain and text/html
 	                           (HTML rendered to text), else NULL */
 	int is_attachment;      /* a file, not body text */
@@ -119,7 +119,7 @@ struct sirt_msg {
 	/* The input bytes exactly as received (owned). */
 	unsigned char *raw;
 	size_t raw_len;
-	char sha256[65];
+	char sha256[65];        /* of raw; empty until sirt_msg_hash() */
 
 	/* Headers of the top-level entity. */
 	struct sirt_header *headers;
@@ -177,6 +177,11 @@ int sirt_msg_parse(const void *raw, size_t len, const struct sirt_limits *lim,
 int sirt_msg_add_entity(struct sirt_msg *msg, int parent, const void *bytes,
 			size_t len, const struct sirt_limits *lim,
 			struct sirt_err *err);
+
+/* Fill msg->sha256 and the sha256 of every leaf that has none yet
+ * (parts added by decryption included).  Parsing does not hash: triage
+ * does not need the digests, storing does. */
+void sirt_msg_hash(struct sirt_msg *msg);
 
 /* Value of the first header named name (case-insensitive), or NULL. */
 const char *sirt_msg_header(const struct sirt_msg *msg, const char *name);

@@ -149,7 +149,8 @@ void sirt_message_row_release(struct sirt_message_row *m);
 /* What intake hands the store for one message. */
 struct sirt_message_new {
 	int64_t case_id;
-	const struct sirt_msg *msg;      /* parsed message (raw bytes from here) */
+	const struct sirt_msg *msg;      /* parsed message (raw bytes from here),
+	                                    hashed (sirt_msg_hash) */
 	time_t received;
 	const char *origin;
 	const struct sirt_verdict *verdict;

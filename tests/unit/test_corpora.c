@@ -44,6 +44,7 @@ static void check_one(const char *name, const char *data, size_t len)
 	nmsgs++;
 	assert_int_equal(m->raw_len, len);
 	assert_memory_equal(m->raw, data, len);
+	sirt_msg_hash(m);
 	if (m->unparsed) {
 		nunparsed++;
 		if (!m->unparsed_reason || !*m->unparsed_reason)

@@ -538,6 +538,11 @@ static void test_binary_attachment(void **state)
 	assert_int_equal(m->nparts, 3);
 	assert_int_equal(m->parts[2].size, 256);
 	assert_memory_equal(m->parts[2].data, all, 256);
+	/* parsing does not hash; sirt_msg_hash does, once */
+	assert_string_equal(m->parts[2].sha256, "");
+	assert_string_equal(m->sha256, "");
+	sirt_msg_hash(m);
+	assert_int_equal(strlen(m->sha256), 64);
 	assert_string_equal(m->parts[2].sha256,
 			    "40aff2e9d2d8922e47afd4648e6967497158785fbd1da870e7110266bf944880");
 	assert_string_equal(m->parts[2].disposition, "attachment");

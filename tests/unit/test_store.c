@@ -87,6 +87,7 @@ static int64_t add(struct sirt_store *s, struct sirt_msg *m, enum sirt_severity 
 		assert_int_equal(sirt_store_case_create(s, 1795000000, "r", m->subject,
 							&case_id, ref, &err), 0);
 	memset(&mn, 0, sizeof(mn));
+	sirt_msg_hash(m);
 	mn.case_id = case_id;
 	mn.msg = m;
 	mn.received = 1795000000;
