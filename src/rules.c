@@ -1935,16 +1935,50 @@ static size_t pf_minlen(const char *p, size_t n, size_t *ip)
  * report only "zz"). */
 #define PF_MIN_PIECE 2
 
-static void pf_flush(struct sirt_buf *piece, struct pf_node **acc)
+/* A piece being collected: its text, and where its optional ends lie.
+ * Items that may match nothing (quantified {0,n}, ?, *) at either end
+ * of a piece narrow nothing -- a text holds "A(?:\w+ ){0,2}" wherever it
+ * holds "A" -- but cost Vectorscan automaton states at every byte, so
+ * the piece that is scanned for is [lead, req_end).  Only a run of such
+ * items at an end goes: "\b(?:x)?foo" keeps its "(?:x)?", since "\bfoo"
+ * would miss "xfoo". */
+struct pf_piece {
+	struct sirt_buf b;
+	size_t lead;            /* end of the leading optional items */
+	size_t req_end;         /* end of the last item that is not optional */
+	int required;           /* a non-optional item was added */
+};
+
+static void pf_piece_add(struct pf_piece *pc, const char *item, size_t n, int optional)
+{
+	sirt_buf_add(&pc->b, item, n);
+	if (!optional) {
+		pc->required = 1;
+		pc->req_end = pc->b.len;
+	} else if (!pc->required) {
+		pc->lead = pc->b.len;
+	}
+}
+
+/* The piece t[0..n) ANDed into *acc, if it is long enough to count. */
+static void pf_leaf(const char *t, size_t n, struct pf_node **acc)
 {
 	size_t i = 0;
 
-	if (piece->len && pf_minlen(piece->data, piece->len, &i) >= PF_MIN_PIECE) {
+	if (n && pf_minlen(t, n, &i) >= PF_MIN_PIECE) {
 		struct pf_node *l = pf_mk(PF_LEAF, NULL, NULL);
-		l->text = sirt_xstrdup(piece->data);
+		l->text = sirt_xstrndup(t, n);
 		*acc = pf_and(*acc, l);
 	}
-	sirt_buf_reset(piece);
+}
+
+static void pf_flush(struct pf_piece *pc, struct pf_node **acc)
+{
+	if (pc->required && pc->req_end > pc->lead)
+		pf_leaf(pc->b.data + pc->lead, pc->req_end - pc->lead, acc);
+	sirt_buf_reset(&pc->b);
+	pc->lead = pc->req_end = 0;
+	pc->required = 0;
 }
 
 static struct pf_node *pf_alt(const char *p, size_t n, size_t *ip, struct pf_state *ps);
@@ -1952,11 +1986,12 @@ static struct pf_node *pf_alt(const char *p, size_t n, size_t *ip, struct pf_sta
 /* One branch: items up to '|' or ')' (or the end). */
 static struct pf_node *pf_concat(const char *p, size_t n, size_t *ip, struct pf_state *ps)
 {
-	struct sirt_buf piece = SIRT_BUF_INIT;
+	struct pf_piece piece;
 	struct pf_node *acc = NULL;
 	size_t i = *ip;
 
-	sirt_buf_init(&piece);
+	memset(&piece, 0, sizeof(piece));
+	sirt_buf_init(&piece.b);
 	while (i < n && p[i] != '|' && p[i] != ')' && !ps->bad) {
 		size_t st = i, ae = pf_atom_end(p, n, i), qe;
 		long qmin, qmax;
@@ -2002,10 +2037,10 @@ static struct pf_node *pf_concat(const char *p, size_t n, size_t *ip, struct pf_
 			}
 			pf_free(g);
 		}
-		sirt_buf_add(&piece, p + st, qe - st);
+		pf_piece_add(&piece, p + st, qe - st, qmin == 0);
 	}
 	pf_flush(&piece, &acc);
-	sirt_buf_release(&piece);
+	sirt_buf_release(&piece.b);
 	*ip = i;
 	return acc ? acc : pf_mk(PF_TRUE, NULL, NULL);
 }
@@ -2177,7 +2212,7 @@ static int rule_branches(struct rule *ru, int split, char ***texts, size_t *nlea
 			f = pf_split(hs.data);
 			if (!f) {
 				/* whole, unless it can match the empty string */
-				pf_flush(&hs, &f);
+				pf_leaf(hs.data, hs.len, &f);
 				if (!f)
 					f = pf_mk(PF_TRUE, NULL, NULL);
 			}
@@ -2891,27 +2926,38 @@ static int signer_trusted(const struct sirt_msg *m)
  * the result is the caller's. */
 static char *collapse(const char *s)
 {
+	/* 1: white space; 2: maybe the lead byte of U+00A0; 3: the end */
+	static const unsigned char cls[256] = {
+		[0] = 3, [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, ['\f'] = 1,
+		['\v'] = 1, [0xC2] = 2
+	};
 	size_t n = s ? strlen(s) : 0, o = 0;
 	/* zeroed slack after the string: the PCRE2 JIT reads the subject
 	 * in 16-byte blocks and may touch bytes past its end */
-	char *out = sirt_xcalloc(1, n + 1 + 32);
+	char *out = sirt_xmalloc(n + 1 + 32);
 	int sp = 0;
 
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' ||
-		    (c == 0xC2 && (unsigned char)s[1] == 0xA0)) {
-			if (c == 0xC2)
-				s++;
-			if (!sp && o)
-				out[o++] = ' ';
-			sp = 1;
-			continue;
+	while (s && *s) {
+		const char *q = s;
+		unsigned char k;
+
+		/* a run of ordinary bytes, copied at once */
+		while (!(k = cls[(unsigned char)*q]) ||
+		       (k == 2 && (unsigned char)q[1] != 0xA0))
+			q++;
+		if (q > s) {
+			memcpy(out + o, s, (size_t)(q - s));
+			o += (size_t)(q - s);
+			sp = 0;
 		}
-		sp = 0;
-		out[o++] = (char)c;
+		if (k == 3)
+			break;
+		s = q + (k == 2 ? 2 : 1);  /* one white space character */
+		if (!sp && o)
+			out[o++] = ' ';
+		sp = 1;
 	}
-	out[o] = 0;
+	memset(out + o, 0, n + 1 + 32 - o);
 	return out;
 }
 
