@@ -153,56 +153,54 @@ const char *sirt_msg_header(const struct sirt_msg *msg, const char *name)
 	return NULL;
 }
 
-/* Raw (still folded, undecoded) value of the first/last header named
- * name in the block; NULL if absent. */
-static const char *raw_header(const char *p, size_t len, const char *name,
-			      int last, size_t *vlen_r)
+/* The raw (still folded, undecoded) value of the first header of each
+ * of the nn names in the block [p, p+len), found in one pass over its
+ * lines: vals[k] is NULL if names[k] is absent.  A header line is
+ * NAME [WSP] ":" value, the value running on over the lines that start
+ * with white space. */
+struct rawval {
+	const char *v;
+	size_t n;
+};
+
+static void raw_fields(const char *p, size_t len, const char *const *names,
+		       size_t nn, struct rawval *vals)
 {
-	size_t nl = strlen(name), i = 0;
-	const char *found = NULL;
-	size_t flen = 0;
+	const char *end = p + len, *ls = p;
+	size_t k, left = nn;
 
-	while (i < len) {
-		const char *ls = p + i, *e;
+	for (k = 0; k < nn; k++)
+		vals[k].v = NULL;
+	while (ls < end && left) {
+		const char *nl = memchr(ls, '\n', (size_t)(end - ls));
+		const char *le = nl ? nl : end, *colon, *ne;
 
-		if (len - i > nl && (*ls | 0x20) == (*name | 0x20) &&
-		    strncasecmp(ls, name, nl) == 0) {
-			const char *v = ls + nl;
+		if (*ls != ' ' && *ls != '\t' &&
+		    (colon = memchr(ls, ':', (size_t)(le - ls))) != NULL) {
+			for (ne = colon; ne > ls && (ne[-1] == ' ' || ne[-1] == '\t'); ne--)
+				;
+			for (k = 0; k < nn; k++) {
+				const char *v = colon + 1, *e = le;
 
-			while (v < p + len && (*v == ' ' || *v == '\t'))
-				v++;
-			if (v < p + len && *v == ':') {
-				v++;
-				/* value runs to the first newline not
-				 * followed by whitespace */
-				e = v;
-				for (;;) {
-					const char *q = memchr(e, '\n', (size_t)(p + len - e));
-
-					if (!q) {
-						e = p + len;
-						break;
-					}
-					if (q + 1 < p + len && (q[1] == ' ' || q[1] == '\t')) {
-						e = q + 1;
-						continue;
-					}
-					e = q;
-					break;
+				if (vals[k].v || strlen(names[k]) != (size_t)(ne - ls) ||
+				    strncasecmp(ls, names[k], (size_t)(ne - ls)) != 0)
+					continue;
+				/* the value runs to the first newline not
+				 * followed by white space */
+				while (e < end && e + 1 < end && (e[1] == ' ' || e[1] == '\t')) {
+					const char *q = memchr(e + 1, '\n', (size_t)(end - e - 1));
+					e = q ? q : end;
 				}
-				found = v;
-				flen = (size_t)(e - v);
-				if (!last)
-					break;
+				vals[k].v = v;
+				vals[k].n = (size_t)(e - v);
+				left--;
+				break;
 			}
 		}
-		e = memchr(ls, '\n', len - i);
-		if (!e)
+		if (!nl)
 			break;
-		i = (size_t)(e - p) + 1;
+		ls = nl + 1;
 	}
-	*vlen_r = flen;
-	return found;
 }
 
 /* libetpan's field parsers recurse on nested comments: a value nested
@@ -447,12 +445,17 @@ static size_t parse_msgids(const char *raw, size_t rlen, size_t max,
 	return n;
 }
 
+static char *decoded_value(const struct rawval *rv)
+{
+	return rv->v ? msg_decode_header(rv->v, rv->n) : NULL;
+}
+
 static char *decoded_header(const char *p, size_t len, const char *name)
 {
-	size_t vl;
-	const char *v = raw_header(p, len, name, 0, &vl);
+	struct rawval rv;
 
-	return v ? msg_decode_header(v, vl) : NULL;
+	raw_fields(p, len, &name, 1, &rv);
+	return decoded_value(&rv);
 }
 
 char *sirt_entity_header(const void *entity, size_t len, const char *name)
@@ -462,65 +465,77 @@ char *sirt_entity_header(const void *entity, size_t len, const char *name)
 	return decoded_header(entity, msg_header_block_len(entity, len, &body), name);
 }
 
+/* The header fields msg_parse_typed_headers reads, found in one pass. */
+enum {
+	TH_FROM, TH_REPLY_TO, TH_TO, TH_CC, TH_SUBJECT, TH_DATE, TH_MESSAGE_ID,
+	TH_IN_REPLY_TO, TH_REFERENCES, TH_AUTO_SUBMITTED, TH_PRECEDENCE, TH_LIST_ID,
+	TH_N
+};
+
+static const char *const typed_names[TH_N] = {
+	"From", "Reply-To", "To", "Cc", "Subject", "Date", "Message-ID",
+	"In-Reply-To", "References", "Auto-Submitted", "Precedence", "List-Id"
+};
+
+/* The first address of a list, or none. */
+static void first_addr(const struct rawval *rv, struct sirt_addr *out)
+{
+	struct sirt_addr *a;
+	size_t i, n;
+
+	if (!rv->v)
+		return;
+	n = parse_addr_list(rv->v, rv->n, &a);
+	if (n) {
+		*out = a[0];
+		for (i = 1; i < n; i++) {
+			free(a[i].name);
+			free(a[i].addr);
+		}
+	}
+	free(a);
+}
+
 /* Fill the typed header fields of m from the header block. */
 void msg_parse_typed_headers(struct sirt_msg *m, const char *p, size_t len)
 {
-	const char *v;
-	size_t vl, i, n;
-	struct sirt_addr *a;
+	struct rawval f[TH_N];
+	size_t i, n;
 	char **ids;
 	struct sirt_buf ar;
 	time_t t;
 
-	if ((v = raw_header(p, len, "From", 0, &vl))) {
-		n = parse_addr_list(v, vl, &a);
-		if (n) {
-			m->from = a[0];
-			for (i = 1; i < n; i++) {
-				free(a[i].name);
-				free(a[i].addr);
-			}
-		}
-		free(a);
-	}
-	if ((v = raw_header(p, len, "Reply-To", 0, &vl))) {
-		n = parse_addr_list(v, vl, &a);
-		if (n) {
-			m->reply_to = a[0];
-			for (i = 1; i < n; i++) {
-				free(a[i].name);
-				free(a[i].addr);
-			}
-		}
-		free(a);
-	}
-	if ((v = raw_header(p, len, "To", 0, &vl)))
-		m->nto = parse_addr_list(v, vl, &m->to);
-	if ((v = raw_header(p, len, "Cc", 0, &vl)))
-		m->ncc = parse_addr_list(v, vl, &m->cc);
-	m->subject = decoded_header(p, len, "Subject");
-	if ((v = raw_header(p, len, "Date", 0, &vl)) && parse_date(v, vl, &t) == 0) {
+	raw_fields(p, len, typed_names, TH_N, f);
+	first_addr(&f[TH_FROM], &m->from);
+	first_addr(&f[TH_REPLY_TO], &m->reply_to);
+	if (f[TH_TO].v)
+		m->nto = parse_addr_list(f[TH_TO].v, f[TH_TO].n, &m->to);
+	if (f[TH_CC].v)
+		m->ncc = parse_addr_list(f[TH_CC].v, f[TH_CC].n, &m->cc);
+	m->subject = decoded_value(&f[TH_SUBJECT]);
+	if (f[TH_DATE].v && parse_date(f[TH_DATE].v, f[TH_DATE].n, &t) == 0) {
 		char iso[32];
 
 		sirt_fmt_iso8601(t, iso);
 		m->date = sirt_xstrdup(iso);
 		m->date_t = t;
 	}
-	if ((v = raw_header(p, len, "Message-ID", 0, &vl)) &&
-	    (n = parse_msgids(v, vl, 1, &ids))) {
+	if (f[TH_MESSAGE_ID].v &&
+	    (n = parse_msgids(f[TH_MESSAGE_ID].v, f[TH_MESSAGE_ID].n, 1, &ids))) {
 		m->message_id = ids[0];
 		free(ids);
 	}
-	if ((v = raw_header(p, len, "In-Reply-To", 0, &vl)) &&
-	    (n = parse_msgids(v, vl, 1, &ids))) {
+	if (f[TH_IN_REPLY_TO].v &&
+	    (n = parse_msgids(f[TH_IN_REPLY_TO].v, f[TH_IN_REPLY_TO].n, 1, &ids))) {
 		m->in_reply_to = ids[0];
 		free(ids);
 	}
-	if ((v = raw_header(p, len, "References", 0, &vl)))
-		m->nreferences = parse_msgids(v, vl, MAX_REFERENCES, &m->references);
-	m->auto_submitted = decoded_header(p, len, "Auto-Submitted");
-	m->precedence = decoded_header(p, len, "Precedence");
-	m->list_id = decoded_header(p, len, "List-Id");
+	if (f[TH_REFERENCES].v)
+		m->nreferences = parse_msgids(f[TH_REFERENCES].v, f[TH_REFERENCES].n,
+					      MAX_REFERENCES, &m->references);
+	m->auto_submitted = decoded_value(&f[TH_AUTO_SUBMITTED]);
+	m->precedence = decoded_value(&f[TH_PRECEDENCE]);
+	m->list_id = decoded_value(&f[TH_LIST_ID]);
 	sirt_buf_init(&ar);
 	for (i = 0; i < m->nheaders; i++) {
 		if (strcasecmp(m->headers[i].name, "Authentication-Results"))

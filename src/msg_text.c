@@ -364,6 +364,17 @@ char *msg_decode_header(const char *value, size_t len)
 		start++;
 	while (u.len > start && u.data[u.len - 1] == ' ')
 		u.data[--u.len] = '\0';
+	/* Most values are printable ASCII without encoded words: the
+	 * unfolded text is the answer (sanitizing would copy it unchanged). */
+	for (i = start; i < u.len; i++)
+		if ((unsigned char)u.data[i] < 0x20 || (unsigned char)u.data[i] >= 0x7f ||
+		    (u.data[i] == '=' && u.data[i + 1] == '?'))
+			break;
+	if (i == u.len) {
+		if (start)
+			memmove(u.data, u.data + start, u.len - start + 1);
+		return sirt_buf_detach(&u, NULL);
+	}
 	if (!sirt_utf8_valid(u.data + start, u.len - start)) {
 		/* 8-bit junk: read it as UTF-8 or windows-1252 (encoded
 		 * words are ASCII and survive either way) */
