@@ -129,8 +129,6 @@ struct skel_item {
 	int digest_child;
 };
 
-/* Unfolded value (at most cap-1 bytes) of the first header named name
- * in the header block [s, e) of p; returns 1 if found. */
 /* Is the line p[i..le) a delimiter of boundary bnd (RFC 2046: "--"
  * bnd, then "--" for the close delimiter, else only white space)?
  * Sets *close_r for the close delimiter. */
@@ -153,6 +151,8 @@ static int boundary_line(const char *p, size_t i, size_t le, const char *bnd,
 	return k == le;
 }
 
+/* Unfolded value (at most cap-1 bytes) of the first header named name
+ * in the header block [s, e) of p; returns 1 if found. */
 static int skel_header(const char *p, size_t s, size_t e, const char *name,
 		       char *out, size_t cap)
 {
@@ -986,6 +986,96 @@ static void walk_mime(struct walk *w, const struct mailmime *mm, int parent,
 	}
 }
 
+/* libetpan reads a message's header block whole and structurally (every
+ * address list, date and message-id, about a sixth of all parsing), to
+ * keep only its MIME fields; msg_headers.c reads the rest itself.  When
+ * the block is plainly well formed -- every line a "name:" field or a
+ * continuation with text, no NUL or lone CR, then an empty line -- its
+ * MIME fields (Content-*, MIME-Version) are moved, in order, to the end
+ * of the block, and libetpan starts at them: it sees the same MIME
+ * fields and the same body, and every offset past the block is
+ * unchanged.  Anything unusual is left to libetpan whole, which then
+ * decides where the headers end, as before.
+ *
+ * Returns where libetpan should start (0: the whole block); the bytes
+ * overwritten are in *saved (restore with mime_fields_restore). */
+struct moved {
+	char *at;               /* where the MIME fields were written */
+	char *saved;            /* the bytes that were there */
+	size_t n;
+};
+
+static int is_mime_field(const char *name, size_t n)
+{
+	return (n >= 8 && strncasecmp(name, "Content-", 8) == 0) ||
+	       (n == 12 && strncasecmp(name, "MIME-Version", 12) == 0);
+}
+
+static size_t mime_fields_last(char *p, size_t len, struct moved *mv)
+{
+	struct sirt_buf mime;
+	size_t i = 0, hend, k;
+	int in_mime = 0;
+
+	mv->at = mv->saved = NULL;
+	mv->n = 0;
+	sirt_buf_init(&mime);
+	for (;;) {
+		const char *nl = i < len ? memchr(p + i, '\n', len - i) : NULL;
+		size_t le, ce;
+
+		if (!nl)
+			goto whole;  /* no empty line: libetpan decides */
+		le = (size_t)(nl - p);
+		ce = le > i && p[le - 1] == '\r' ? le - 1 : le;
+		if (ce == i) {
+			hend = i;
+			break;
+		}
+		if (memchr(p + i, '\0', ce - i) || memchr(p + i, '\r', ce - i))
+			goto whole;
+		if (p[i] == ' ' || p[i] == '\t') {
+			for (k = i; k < ce && (p[k] == ' ' || p[k] == '\t'); k++)
+				;
+			if (i == 0 || k == ce)
+				goto whole;
+		} else {
+			for (k = i; k < ce && (unsigned char)p[k] > ' ' &&
+				    (unsigned char)p[k] < 0x7f && p[k] != ':'; k++)
+				;
+			in_mime = is_mime_field(p + i, k - i);
+			while (k < ce && (p[k] == ' ' || p[k] == '\t'))
+				k++;
+			if (k == i || k >= ce || p[k] != ':')
+				goto whole;
+		}
+		if (in_mime)
+			sirt_buf_add(&mime, p + i, le + 1 - i);
+		i = le + 1;
+	}
+	if (mime.len == hend)
+		goto whole;  /* nothing but MIME fields: nothing to skip */
+	mv->n = mime.len;
+	mv->at = p + hend - mime.len;
+	mv->saved = sirt_xmalloc(mime.len + 1);
+	memcpy(mv->saved, mv->at, mime.len);
+	memcpy(mv->at, mime.data, mime.len);
+	sirt_buf_release(&mime);
+	return hend - mv->n;
+whole:
+	sirt_buf_release(&mime);
+	return 0;
+}
+
+static void mime_fields_restore(struct moved *mv)
+{
+	if (mv->saved) {
+		memcpy(mv->at, mv->saved, mv->n);
+		free(mv->saved);
+		mv->saved = NULL;
+	}
+}
+
 /* Parse data[0..len) (a message or an entity) with libetpan and add its
  * parts under parent.  On success *body_r is the offset of the top
  * entity's body (its header block ends there). */
@@ -994,6 +1084,8 @@ static void parse_mime(struct walk *w, const char *data, size_t len, int parent,
 {
 	struct mailmime *root = NULL, *top;
 	const char *why = NULL;
+	struct moved mv;
+	size_t skip;
 	int r, many;
 
 	if (skel_depth(data, len, w->lim->max_mime_depth - depth,
@@ -1008,12 +1100,17 @@ static void parse_mime(struct walk *w, const char *data, size_t len, int parent,
 			     w->lim->max_parts, w->lim->max_parts);
 		return;
 	}
-	r = parse_on_stack(data, len, &root, &why);
+	/* every buffer parsed here is the message's own copy (msg->raw
+	 * or a decrypted buffer), restored before returning */
+	skip = mime_fields_last((char *)data, len, &mv);
+	r = parse_on_stack(data + skip, len - skip, &root, &why);
 	if (r < 0) {
+		mime_fields_restore(&mv);
 		msg_set_unparsed(w->msg, "MIME structure not parsed: %s", why);
 		return;
 	}
 	if (r != MAILIMF_NO_ERROR || !root) {
+		mime_fields_restore(&mv);
 		msg_set_unparsed(w->msg, "MIME structure not parsed: libetpan error %d", r);
 		if (root)
 			mailmime_free(root);
@@ -1029,6 +1126,7 @@ static void parse_mime(struct walk *w, const char *data, size_t len, int parent,
 			*body_r = (size_t)(top->mm_body->dt_data.dt_text.dt_data - data);
 		walk_mime(w, top, parent, depth, data);
 	}
+	mime_fields_restore(&mv);
 	mailmime_free(root);
 }
 

@@ -879,6 +879,16 @@ static void test_garbage(void **state)
 			    "message starts with a folded line, not a header");
 	assert_non_null(strstr(m->body, "Subject: hidden"));
 	sirt_msg_free(&m);
+	/* the header block ends at the first empty line, even when an
+	 * encoded word left open in a structured field runs on past it
+	 * (libetpan alone read the body's "To:" as a header: found by
+	 * fuzz_msg, reduced from enmime's test mail) */
+	m = parse("From: a@example.org\r\nSender: =?utf-8?Q?x\r\n\r\n"
+		  "To: b@example.org ?= <c@example.org>\r\n\r\nbody\r\n");
+	assert_int_equal(m->nheaders, 2);
+	assert_int_equal(m->nto, 0);
+	assert_non_null(strstr(m->body, "To: b@example.org"));
+	sirt_msg_free(&m);
 	/* text with no headers at all is a body */
 	m = parse("just some words\nand a line\n");
 	assert_int_equal(m->nheaders, 0);
