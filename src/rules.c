@@ -102,6 +102,12 @@ struct branch {
 	size_t gid;             /* index into scratch.bcand */
 };
 
+/* A branch of a rule, as the prefilter's index names it. */
+struct bref {
+	int rule;               /* index in set->rules */
+	const struct branch *b;
+};
+
 struct rule {
 	char *name;
 	const char *file;       /* borrowed from set->files */
@@ -141,6 +147,14 @@ struct slot {
 	hs_database_t *db;
 	int *leaf_rule;         /* piece (Vectorscan id) -> index in rules */
 	size_t nleaves;
+	/* piece -> the branches whose formula reads it: leaf_refs
+	 * [leaf_ref0[k], leaf_ref0[k + 1]); a formula holds only if one of
+	 * its pieces was seen, so only those branches are evaluated */
+	size_t *leaf_ref0;
+	struct bref *leaf_refs;
+	struct bref *true_refs; /* branches without a formula: always */
+	size_t ntrue;
+	size_t gid0, gid1;      /* the slot's branches' gids */
 #endif
 };
 
@@ -153,6 +167,7 @@ struct scratch {
 	hs_scratch_t *hs;
 #endif
 	unsigned char *pf_seen; /* per piece of a slot: Vectorscan matched it */
+	unsigned *pf_list;      /* the pieces seen, in the order seen */
 	unsigned char *pf_stack;
 	unsigned char *bcand;   /* per branch (gid): candidate */
 	unsigned char *cand;    /* per rule: candidate from the prefilter */
@@ -298,6 +313,9 @@ void sirt_rules_free(struct sirt_rules **rp)
 		if (r->slots[i].db)
 			hs_free_database(r->slots[i].db);
 		free(r->slots[i].leaf_rule);
+		free(r->slots[i].leaf_ref0);
+		free(r->slots[i].leaf_refs);
+		free(r->slots[i].true_refs);
 #endif
 	}
 	free(r->slots);
@@ -322,6 +340,7 @@ void sirt_rules_free(struct sirt_rules **rp)
 #endif
 	free(r->cache_dir);
 	free(r->sc.pf_seen);
+	free(r->sc.pf_list);
 	free(r->sc.pf_stack);
 	free(r->sc.bcand);
 	free(r->sc.cand);
@@ -2387,6 +2406,47 @@ static int pf_database(const struct sirt_rules *r, const struct slot *s, char *c
  * the pieces of every branch of every pattern (see pf_split and
  * pcre_branches).  A rule whose every branch is always a candidate, or
  * that Vectorscan rejects, is left to PCRE2 alone (slot->always). */
+/* The slot's piece -> branch index (see struct slot). */
+static void pf_index(const struct sirt_rules *r, struct slot *s)
+{
+	size_t i, j, k, *fill;
+
+	s->leaf_ref0 = sirt_xcalloc(s->nleaves + 2, sizeof(size_t));
+	for (i = 0; i < s->nrules; i++) {
+		const struct rule *ru = &r->rules[s->rules[i]];
+		if (!ru->prefiltered)
+			continue;
+		for (j = 0; j < ru->nbr; j++) {
+			if (ru->br[j].len == 0)
+				s->ntrue++;
+			for (k = 0; k < ru->br[j].len; k++)
+				if (ru->br[j].prog[k] >= 0 && (size_t)ru->br[j].prog[k] < s->nleaves)
+					s->leaf_ref0[ru->br[j].prog[k] + 2]++;
+		}
+	}
+	for (k = 2; k < s->nleaves + 2; k++)
+		s->leaf_ref0[k] += s->leaf_ref0[k - 1];
+	s->leaf_refs = sirt_xcalloc(s->leaf_ref0[s->nleaves + 1] + 1, sizeof(struct bref));
+	s->true_refs = sirt_xcalloc(s->ntrue + 1, sizeof(struct bref));
+	/* leaf_ref0[k + 1] is the fill point of piece k, and ends as its end */
+	fill = s->leaf_ref0 + 1;
+	s->ntrue = 0;
+	for (i = 0; i < s->nrules; i++) {
+		const struct rule *ru = &r->rules[s->rules[i]];
+		if (!ru->prefiltered)
+			continue;
+		for (j = 0; j < ru->nbr; j++) {
+			const struct branch *b = &ru->br[j];
+			struct bref ref = { s->rules[i], b };
+			if (b->len == 0)
+				s->true_refs[s->ntrue++] = ref;
+			for (k = 0; k < b->len; k++)
+				if (b->prog[k] >= 0 && (size_t)b->prog[k] < s->nleaves)
+					s->leaf_refs[fill[b->prog[k]]++] = ref;
+		}
+	}
+}
+
 static void build_prefilter(struct sirt_rules *r)
 {
 	size_t si, i, maxleaves = 0, maxprog = 1, gid = 0;
@@ -2480,6 +2540,8 @@ static void build_prefilter(struct sirt_rules *r)
 			s->db = NULL;
 		}
 		s->nleaves = s->db ? nleaf : 0;
+		s->gid0 = gid0;
+		s->gid1 = gid;
 		if (s->nleaves > maxleaves)
 			maxleaves = s->nleaves;
 		for (i = 0; i < s->nrules; i++) {
@@ -2497,8 +2559,11 @@ static void build_prefilter(struct sirt_rules *r)
 					maxprog = ru->br[j].len;
 		}
 		free(skip);
+		if (s->db)
+			pf_index(r, s);
 	}
 	r->sc.pf_seen = sirt_xcalloc(maxleaves + 1, 1);
+	r->sc.pf_list = sirt_xcalloc(maxleaves + 1, sizeof(unsigned));
 	r->sc.pf_stack = sirt_xcalloc(maxprog + 1, 1);
 	r->sc.bcand = sirt_xcalloc(gid + 1, 1);
 	r->prefilter_built = 1;
@@ -2924,38 +2989,49 @@ static int signer_trusted(const struct sirt_msg *m)
 /* s with every run of white space (newlines, tabs, no-break spaces)
  * made one plain space, so that phrases match across wrapped lines;
  * the result is the caller's. */
+/* Append t[0..n) (no white space but ' ') to out at *o, making each run
+ * of spaces one and dropping spaces at the start or after a space. */
+static void collapse_spaces(char *out, size_t *o, const char *t, size_t n)
+{
+	size_t i;
+
+	while (n && *t == ' ' && (!*o || out[*o - 1] == ' ')) {
+		t++;
+		n--;
+	}
+	if (!memmem(t, n, "  ", 2)) {
+		memcpy(out + *o, t, n);
+		*o += n;
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (t[i] != ' ' || (*o && out[*o - 1] != ' '))
+			out[(*o)++] = t[i];
+}
+
 static char *collapse(const char *s)
 {
-	/* 1: white space; 2: maybe the lead byte of U+00A0; 3: the end */
-	static const unsigned char cls[256] = {
-		[0] = 3, [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, ['\f'] = 1,
-		['\v'] = 1, [0xC2] = 2
-	};
 	size_t n = s ? strlen(s) : 0, o = 0;
 	/* zeroed slack after the string: the PCRE2 JIT reads the subject
 	 * in 16-byte blocks and may touch bytes past its end */
 	char *out = sirt_xmalloc(n + 1 + 32);
-	int sp = 0;
 
 	while (s && *s) {
-		const char *q = s;
-		unsigned char k;
+		/* up to the next white space other than a plain space (or
+		 * a lead byte of U+00A0): strcspn's vector loop */
+		size_t r = strcspn(s, "\t\n\r\f\v\xc2");
 
-		/* a run of ordinary bytes, copied at once */
-		while (!(k = cls[(unsigned char)*q]) ||
-		       (k == 2 && (unsigned char)q[1] != 0xA0))
-			q++;
-		if (q > s) {
-			memcpy(out + o, s, (size_t)(q - s));
-			o += (size_t)(q - s);
-			sp = 0;
-		}
-		if (k == 3)
+		collapse_spaces(out, &o, s, r);
+		s += r;
+		if (!*s)
 			break;
-		s = q + (k == 2 ? 2 : 1);  /* one white space character */
-		if (!sp && o)
+		if ((unsigned char)*s == 0xC2 && (unsigned char)s[1] != 0xA0) {
+			out[o++] = *s++;  /* another character */
+			continue;
+		}
+		s += (unsigned char)*s == 0xC2 ? 2 : 1;
+		if (o && out[o - 1] != ' ')
 			out[o++] = ' ';
-		sp = 1;
 	}
 	memset(out + o, 0, n + 1 + 32 - o);
 	return out;
@@ -3120,13 +3196,23 @@ static void run_match(struct evalctx *ec, int idx)
 }
 
 #ifdef SIRT_HAVE_HYPERSCAN
+/* The pieces one slot's scans have seen. */
+struct pf_hits {
+	unsigned char *seen;
+	unsigned *list;
+	size_t n;
+};
+
 static int hs_on_match(unsigned int id, unsigned long long from, unsigned long long to,
 		       unsigned int fl, void *ctx)
 {
-	unsigned char *seen = ctx;
+	struct pf_hits *h = ctx;
 
 	(void)from; (void)to; (void)fl;
-	seen[id] = 1;
+	if (!h->seen[id]) {
+		h->seen[id] = 1;
+		h->list[h->n++] = id;
+	}
 	return 0;
 }
 #endif
@@ -3136,7 +3222,9 @@ static int hs_on_match(unsigned int id, unsigned long long from, unsigned long l
 static void prefilter(struct evalctx *ec)
 {
 	const struct sirt_rules *r = ec->r;
-	size_t si, i, j;
+	size_t si, i, j, k;
+	struct pf_hits hits;
+	int all;
 
 	if (!r->use_prefilter || !r->prefilter_built) {
 		memset(r->sc.cand, 1, r->nrules);
@@ -3156,18 +3244,39 @@ static void prefilter(struct evalctx *ec)
 			continue;
 		fv = slot_values(ec, (int)si);
 		memset(r->sc.pf_seen, 0, s->nleaves);
-		for (j = 0; j < fv->n; j++) {
+		hits.seen = r->sc.pf_seen;
+		hits.list = r->sc.pf_list;
+		hits.n = 0;
+		all = 0;
+		for (j = 0; j < fv->n && !all; j++) {
 			/* everything in a parsed message is UTF-8 but the raw body */
 			if ((s->kind == FK_RAWBODY && !sirt_utf8_valid(fv->v[j].s, fv->v[j].n)) ||
 			    hs_scan(s->db, fv->v[j].s, (unsigned)fv->v[j].n, 0, r->sc.hs,
-				    hs_on_match, r->sc.pf_seen) != HS_SUCCESS) {
+				    hs_on_match, &hits) != HS_SUCCESS) {
 				/* Not UTF-8 (or a scan error): every pattern runs. */
 				memset(r->sc.pf_seen, 1, s->nleaves);
-				break;
+				all = 1;
 			}
 		}
-		/* the pieces seen in any value: a superset of each value's */
-		for (i = 0; i < s->nrules; i++) {
+		/* The pieces seen in any value: a superset of each value's.
+		 * Only a branch that reads a piece seen can hold. */
+		memset(r->sc.bcand + s->gid0, 0, s->gid1 - s->gid0);
+		for (i = 0; !all && i < s->ntrue; i++) {
+			r->sc.bcand[s->true_refs[i].b->gid] = 1;
+			r->sc.cand[s->true_refs[i].rule] = 1;
+		}
+		for (k = 0; !all && k < hits.n; k++) {
+			size_t e = s->leaf_ref0[hits.list[k] + 1];
+			for (i = s->leaf_ref0[hits.list[k]]; i < e; i++) {
+				const struct bref *ref = &s->leaf_refs[i];
+				if (r->sc.bcand[ref->b->gid] ||
+				    !pf_eval(ref->b->prog, ref->b->len, r->sc.pf_seen, r->sc.pf_stack))
+					continue;
+				r->sc.bcand[ref->b->gid] = 1;
+				r->sc.cand[ref->rule] = 1;
+			}
+		}
+		for (i = 0; all && i < s->nrules; i++) {
 			const struct rule *ru = &r->rules[s->rules[i]];
 			int any = 0;
 			if (!ru->prefiltered)
@@ -3184,7 +3293,7 @@ static void prefilter(struct evalctx *ec)
 		}
 	}
 #else
-	(void)si; (void)i; (void)j; (void)ec;
+	(void)si; (void)i; (void)j; (void)k; (void)ec; (void)hits; (void)all;
 	memset(r->sc.cand, 1, r->nrules);
 #endif
 }
