@@ -2402,10 +2402,6 @@ static int pf_database(const struct sirt_rules *r, const struct slot *s, char *c
 	return 0;
 }
 
-/* Compile one Vectorscan database per field slot in prefilter mode, of
- * the pieces of every branch of every pattern (see pf_split and
- * pcre_branches).  A rule whose every branch is always a candidate, or
- * that Vectorscan rejects, is left to PCRE2 alone (slot->always). */
 /* The slot's piece -> branch index (see struct slot). */
 static void pf_index(const struct sirt_rules *r, struct slot *s)
 {
@@ -2447,6 +2443,10 @@ static void pf_index(const struct sirt_rules *r, struct slot *s)
 	}
 }
 
+/* Compile one Vectorscan database per field slot in prefilter mode, of
+ * the pieces of every branch of every pattern (see pf_split and
+ * pcre_branches).  A rule whose every branch is always a candidate, or
+ * that Vectorscan rejects, is left to PCRE2 alone (slot->always). */
 static void build_prefilter(struct sirt_rules *r)
 {
 	size_t si, i, maxleaves = 0, maxprog = 1, gid = 0;
@@ -2993,20 +2993,16 @@ static int signer_trusted(const struct sirt_msg *m)
  * of spaces one and dropping spaces at the start or after a space. */
 static void collapse_spaces(char *out, size_t *o, const char *t, size_t n)
 {
-	size_t i;
+	size_t i, k = *o;
+	int sp = !k || out[k - 1] == ' ';
 
-	while (n && *t == ' ' && (!*o || out[*o - 1] == ' ')) {
-		t++;
-		n--;
+	/* copy each byte, but keep a space only after something else */
+	for (i = 0; i < n; i++) {
+		out[k] = t[i];
+		k += !(t[i] == ' ' && sp);
+		sp = t[i] == ' ';
 	}
-	if (!memmem(t, n, "  ", 2)) {
-		memcpy(out + *o, t, n);
-		*o += n;
-		return;
-	}
-	for (i = 0; i < n; i++)
-		if (t[i] != ' ' || (*o && out[*o - 1] != ' '))
-			out[(*o)++] = t[i];
+	*o = k;
 }
 
 static char *collapse(const char *s)
