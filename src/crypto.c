@@ -9,6 +9,7 @@
  * is wiped on close and is only ever written to gpg's loopback pipe.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,14 @@ static int gpg_fail(struct sirt_err *err, enum sirt_err_class cls,
 	return sirt_err_set(err, cls, "%s: %s", what, gpgme_strerror(e));
 }
 
+/* gpgme must be initialised once before any other call. */
+static pthread_once_t gpgme_once = PTHREAD_ONCE_INIT;
+
+static void gpgme_setup(void)
+{
+	gpgme_check_version(NULL);
+}
+
 int sirt_crypto_open(const struct sirt_config *cfg, struct sirt_crypto **c_r,
 		     struct sirt_err *err)
 {
@@ -120,7 +129,7 @@ int sirt_crypto_open(const struct sirt_config *cfg, struct sirt_crypto **c_r,
 
 	*c_r = NULL;
 	c = sirt_xcalloc(1, sizeof(*c));
-	gpgme_check_version(NULL);
+	pthread_once(&gpgme_once, gpgme_setup);
 	e = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP);
 	if (e) {
 		gpg_fail(err, SIRT_E_CONFIG, "GnuPG engine not usable", e);
@@ -442,6 +451,27 @@ static int engine_trouble(gpgme_error_t e)
 }
 
 /* Verify a detached signature sig over signed (already canonical). */
+/* A signature that could not be checked, with gpgme's words or ours. */
+static void unchecked_sig(struct walk *w, const char *detail)
+{
+	struct sirt_crypto_info *ci = &w->msg->crypto;
+	struct sirt_signature *s;
+
+	ci->sigs = sirt_xrealloc(ci->sigs, (ci->nsigs + 1) * sizeof(*ci->sigs));
+	s = &ci->sigs[ci->nsigs++];
+	memset(s, 0, sizeof(*s));
+	s->status = SIRT_SIG_ERROR;
+	s->validity = sirt_xstrdup("unknown");
+	s->detail = sirt_xstrdup(detail);
+	w->signed_any = 1;
+}
+
+/* Without a keyring (w->c NULL) the walk still finds every signed and
+ * encrypted entity the same way, and says it could not be opened, so
+ * that an encrypted report is flagged for a human instead of looking
+ * plain. */
+#define NO_KEYRING "no usable GnuPG keyring (see [crypto] gnupg_home)"
+
 static int verify_detached(struct walk *w, const void *signed_bytes,
 			   size_t signed_len, const void *sig, size_t sig_len,
 			   struct sirt_err *err)
@@ -452,6 +482,10 @@ static int verify_detached(struct walk *w, const void *signed_bytes,
 
 	if (!budget(w))
 		return 0;
+	if (!w->c) {
+		unchecked_sig(w, "not verified: " NO_KEYRING);
+		return 0;
+	}
 	if (gpgme_data_new_from_mem(&dsig, sig, sig_len, 0) ||
 	    gpgme_data_new_from_mem(&dtext, signed_bytes, signed_len, 0)) {
 		sirt_err_set(err, SIRT_E_FATAL, "gpgme: out of memory");
@@ -474,18 +508,7 @@ static int verify_detached(struct walk *w, const void *signed_bytes,
 			record_sigs(w, vr);
 			gpgme_result_unref(vr);
 		} else {
-			struct sirt_crypto_info *ci = &w->msg->crypto;
-			struct sirt_signature *s;
-
-			ci->sigs = sirt_xrealloc(ci->sigs, (ci->nsigs + 1) *
-						 sizeof(*ci->sigs));
-			s = &ci->sigs[ci->nsigs++];
-			memset(s, 0, sizeof(*s));
-			s->status = SIRT_SIG_ERROR;
-			s->validity = sirt_xstrdup("unknown");
-			s->detail = sirt_xstrdup(e ? gpgme_strerror(e)
-						   : "no signature found");
-			w->signed_any = 1;
+			unchecked_sig(w, e ? gpgme_strerror(e) : "no signature found");
 		}
 	}
 	rc = 0;
@@ -520,6 +543,10 @@ static int decrypt(struct walk *w, const void *cipher, size_t len,
 	w->encrypted_any = 1;
 	if (!budget(w))
 		return 0;
+	if (!w->c) {
+		set_undecryptable(w, NO_KEYRING);
+		return 0;
+	}
 	sirt_buf_init(&plain->buf);
 	plain->max = w->lim->max_message_size;
 	plain->overflow = 0;
@@ -585,8 +612,9 @@ out:
 }
 
 /* Graft bytes under parent.  Content that breaks the parser's limits
- * (depth, parts, size) is not an error of the whole message: the report
- * is flagged for a human with the parser's reason. */
+ * (depth, parts, size) is not an error of the whole message: it was
+ * decrypted, but the report is flagged unparsed, for a human, with the
+ * parser's reason. */
 static int graft(struct walk *w, int parent, const void *p, size_t n,
 		 struct sirt_err *err)
 {
@@ -605,7 +633,7 @@ static int graft(struct walk *w, int parent, const void *p, size_t n,
 		sirt_buf_init(&why);
 		sirt_buf_addf(&why, "decrypted, but its content was not parsed: %s",
 			      gerr.msg);
-		set_undecryptable(w, why.data);
+		sirt_msg_flag_unparsed(w->msg, why.data);
 		sirt_buf_release(&why);
 	}
 	return 0;
@@ -821,6 +849,10 @@ static int do_inline(struct walk *w, int idx, struct sirt_err *err)
 			blocks++;
 			if (!budget(w))
 				break;
+			if (!w->c) {
+				unchecked_sig(w, "not verified: " NO_KEYRING);
+				continue;
+			}
 			sirt_buf_init(&plain.buf);
 			plain.max = w->lim->max_message_size;
 			plain.overflow = 0;
@@ -867,8 +899,8 @@ static int do_keys(struct walk *w, int idx, struct sirt_err *err)
 	gpgme_error_t e;
 
 	(void)err;
-	if (!p->data || !p->size || !budget(w))
-		return 0;
+	if (!w->c || !p->data || !p->size || !budget(w))
+		return 0;  /* without a keyring gpgme cannot list them */
 	if (gpgme_data_new_from_mem(&d, (const char *)p->data, p->size, 0))
 		return sirt_err_set(err, SIRT_E_FATAL, "gpgme: out of memory");
 	e = gpgme_op_keylist_from_data_start(w->c->ctx, d, 0);
@@ -984,52 +1016,6 @@ static int do_attachment(struct walk *w, int idx, struct sirt_err *err)
 	return 0;
 }
 
-/* No keyring: say what PGP content the message has, so that an
- * encrypted report is flagged for a human instead of looking plain. */
-static void detect_only(struct sirt_msg *msg)
-{
-	static const char why[] = "no usable GnuPG keyring (see [crypto] gnupg_home)";
-	struct sirt_crypto_info *ci = &msg->crypto;
-	int sig = 0, enc = 0;
-	size_t i;
-
-	if (ci->status != SIRT_CRYPTO_NONE || ci->nsigs || ci->undecryptable)
-		return;
-	for (i = 0; i < msg->nparts; i++) {
-		const struct sirt_part *p = &msg->parts[i];
-
-		if (type_is(p, "multipart/encrypted") && (!p->protocol ||
-		    strcmp(p->protocol, "application/pgp-encrypted") == 0))
-			enc = 1;
-		else if (type_is(p, "multipart/signed") && (!p->protocol ||
-			 strcmp(p->protocol, "application/pgp-signature") == 0))
-			sig = 1;
-		else if (p->kind == SIRT_PART_SINGLE && p->data &&
-			 type_is(p, "text/plain")) {
-			if (find_line((const char *)p->data, p->size, 0,
-				      "-----BEGIN PGP MESSAGE-----") >= 0)
-				enc = 1;
-			if (find_line((const char *)p->data, p->size, 0,
-				      "-----BEGIN PGP SIGNED MESSAGE-----") >= 0)
-				sig = 1;
-		}
-	}
-	if (enc) {
-		ci->undecryptable = 1;
-		ci->decrypt_error = sirt_xstrdup(why);
-	}
-	if (sig) {
-		ci->sigs = sirt_xcalloc(1, sizeof(*ci->sigs));
-		ci->nsigs = 1;
-		ci->sigs[0].status = SIRT_SIG_ERROR;
-		ci->sigs[0].validity = sirt_xstrdup("unknown");
-		ci->sigs[0].detail = sirt_xstrdup("not verified: no usable GnuPG keyring");
-	}
-	ci->status = sig && enc ? SIRT_CRYPTO_SIGNED_ENCRYPTED :
-		     enc ? SIRT_CRYPTO_ENCRYPTED :
-		     sig ? SIRT_CRYPTO_SIGNED : SIRT_CRYPTO_NONE;
-}
-
 int sirt_crypto_process(struct sirt_crypto *c, struct sirt_msg *msg,
 			const struct sirt_limits *lim, struct sirt_err *err)
 {
@@ -1045,10 +1031,8 @@ int sirt_crypto_process(struct sirt_crypto *c, struct sirt_msg *msg,
 	}
 	if (msg->unparsed)
 		return 0;
-	if (!c) {
-		detect_only(msg);
-		return 0;
-	}
+	/* gpgme_data_identify needs gpgme set up, keyring or not */
+	pthread_once(&gpgme_once, gpgme_setup);
 	/* Already processed (grafted parts present): do not graft twice. */
 	if (ci->status != SIRT_CRYPTO_NONE || ci->nsigs || ci->nkeys ||
 	    ci->undecryptable)

@@ -13,22 +13,6 @@
 #include "sirt/triage.h"
 #include "sirt/util.h"
 
-/* Mark msg as needing a human, keeping an earlier reason. */
-static void flag_unparsed(struct sirt_msg *msg, const char *reason)
-{
-	struct sirt_buf b;
-
-	sirt_buf_init(&b);
-	if (msg->unparsed && msg->unparsed_reason) {
-		sirt_buf_adds(&b, msg->unparsed_reason);
-		sirt_buf_adds(&b, "; ");
-	}
-	sirt_buf_adds(&b, reason);
-	free(msg->unparsed_reason);
-	msg->unparsed_reason = sirt_buf_detach(&b, NULL);
-	msg->unparsed = 1;
-}
-
 /* Store msg with its verdict in one transaction: thread it onto a case
  * (or open one), add the message, audit, refresh the case. */
 static int store_message(struct sirt_ctx *ctx, struct sirt_msg *msg,
@@ -162,14 +146,14 @@ int sirt_intake_analyse(struct sirt_ctx *ctx, const void *raw, size_t len,
 		snprintf(why, sizeof(why), "message of %zu bytes exceeds the size "
 			 "limit of %zu: only its headers were fetched",
 			 opts->declared_size, ctx->cfg->limits.max_message_size);
-		flag_unparsed(msg, why);
+		sirt_msg_flag_unparsed(msg, why);
 	}
 	if (!msg->unparsed && msg->nheaders == 0)
-		flag_unparsed(msg, "no header fields: not an RFC 5322 message");
+		sirt_msg_flag_unparsed(msg, "no header fields: not an RFC 5322 message");
 	if (opts && opts->truncated)
-		flag_unparsed(msg, "message was truncated at the input size cap");
+		sirt_msg_flag_unparsed(msg, "message was truncated at the input size cap");
 	if (opts && opts->unparsed_reason && !msg->unparsed)
-		flag_unparsed(msg, opts->unparsed_reason);
+		sirt_msg_flag_unparsed(msg, opts->unparsed_reason);
 	/* Verify signatures, open encrypted parts (crypto.h).  A failure
 	 * here is not a reason to lose the message: it is stored, and the
 	 * crypto facts say what could not be done. */

@@ -1467,6 +1467,21 @@ int sirt_msg_add_entity(struct sirt_msg *msg, int parent, const void *bytes,
 	return 0;
 }
 
+void sirt_msg_flag_unparsed(struct sirt_msg *msg, const char *reason)
+{
+	struct sirt_buf b;
+
+	sirt_buf_init(&b);
+	if (msg->unparsed && msg->unparsed_reason) {
+		sirt_buf_adds(&b, msg->unparsed_reason);
+		sirt_buf_adds(&b, "; ");
+	}
+	sirt_buf_adds(&b, reason);
+	free(msg->unparsed_reason);
+	msg->unparsed_reason = sirt_buf_detach(&b, NULL);
+	msg->unparsed = 1;
+}
+
 void sirt_msg_hash(struct sirt_msg *msg)
 {
 	size_t i;

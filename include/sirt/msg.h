@@ -178,6 +178,10 @@ int sirt_msg_add_entity(struct sirt_msg *msg, int parent, const void *bytes,
 			size_t len, const struct sirt_limits *lim,
 			struct sirt_err *err);
 
+/* Mark msg as needing a human (unparsed), reason added after any
+ * earlier one. */
+void sirt_msg_flag_unparsed(struct sirt_msg *msg, const char *reason);
+
 /* Fill msg->sha256 and the sha256 of every leaf that has none yet
  * (parts added by decryption included).  Parsing does not hash: triage
  * does not need the digests, storing does. */

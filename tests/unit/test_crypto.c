@@ -563,6 +563,17 @@ static void t_no_keyring(void **state)
 	assert_one_sig(m, SIRT_SIG_ERROR, NULL);
 	assert_false(m->crypto.sigs[0].trusted);
 	sirt_msg_free(&m);
+	/* an encrypted .asc attachment is found by the same walk as with
+	 * a keyring (a second, simpler walk used to miss it) */
+	m = open_fixture(NULL, "attach-encrypted");
+	assert_int_equal(m->crypto.status, SIRT_CRYPTO_ENCRYPTED);
+	assert_true(m->crypto.undecryptable);
+	assert_non_null(strstr(m->crypto.decrypt_error, "keyring"));
+	sirt_msg_free(&m);
+	m = open_fixture(NULL, "attach-signed");
+	assert_int_equal(m->crypto.status, SIRT_CRYPTO_SIGNED);
+	assert_one_sig(m, SIRT_SIG_ERROR, NULL);
+	sirt_msg_free(&m);
 	m = open_fixture(NULL, "plain");
 	assert_int_equal(m->crypto.status, SIRT_CRYPTO_NONE);
 	assert_false(m->crypto.undecryptable);
@@ -587,9 +598,12 @@ static void t_graft_limit(void **state)
 	sirt_limits_default(&lim);
 	lim.max_parts = (int)msg->nparts;      /* no room for the plaintext */
 	assert_int_equal(sirt_crypto_process(cr, msg, &lim, &err), 0);
+	/* decrypted, not undecryptable: the report is unparsed, for a human */
 	assert_true(msg->crypto.decrypted);
-	assert_true(msg->crypto.undecryptable);
-	assert_non_null(strstr(msg->crypto.decrypt_error, "not parsed"));
+	assert_false(msg->crypto.undecryptable);
+	assert_null(msg->crypto.decrypt_error);
+	assert_true(msg->unparsed);
+	assert_non_null(strstr(msg->unparsed_reason, "decrypted, but its content was not parsed"));
 	assert_false(has_text(msg, "staging database"));
 	sirt_msg_free(&msg);
 }
