@@ -372,7 +372,15 @@ struct walk {
 	int src_buf;
 	int from_crypto;
 	int stop;
+	size_t reparsed;     /* bytes parsed again by walk_multipart */
 };
+
+/* walk_multipart parses again a part whose range libetpan read
+ * differently.  Nested that way at every level, a hostile message would
+ * cost its depth times its size; past this many times the input (plus
+ * some slack) it is left for a human instead. */
+#define REPARSE_FACTOR 4
+#define REPARSE_SLACK (256 * 1024)
 
 static char *content_type_str(const struct mailmime_content *ct)
 {
@@ -847,8 +855,8 @@ static void add_text_leaf(struct walk *w, int parent, int depth,
 /* Children of multipart node mm (part idx).  libetpan's are used when they
  * are the parts RFC 2046 delimits; when it dropped them (an empty part,
  * an unclosed last delimiter) or cut them elsewhere (empty lines after a
- * delimiter), each delimited part is parsed as an entity in place, so
- * that offsets still refer to the input. */
+ * delimiter), each delimited part it did not read the same is parsed as
+ * an entity in place, so that offsets still refer to the input. */
 static void walk_multipart(struct walk *w, const struct mailmime *mm, int idx,
 			   int depth)
 {
@@ -912,12 +920,33 @@ static void walk_multipart(struct walk *w, const struct mailmime *mm, int idx,
 		goto libetpan;
 	}
 	digest = strcmp(w->msg->parts[idx].content_type, "multipart/digest") == 0;
+	c = mm->mm_data.mm_multipart.mm_mp_list ?
+	    clist_begin(mm->mm_data.mm_multipart.mm_mp_list) : NULL;
 	for (i = 0; i < n && !w->stop; i++) {
 		const char *q = p + r[i].s;
 		size_t ql = r[i].e - r[i].s, hl;
+		const struct mailmime *ch = NULL;
 
 		if (!ql)
 			continue;
+		/* libetpan's children are in order: one that starts before
+		 * this range is no part of ours */
+		while (c && (ch = clist_content(c)) && ch->mm_mime_start < q) {
+			c = clist_next(c);
+			ch = NULL;
+		}
+		if (c && ch && ch->mm_mime_start == q && ch->mm_mime_start + ch->mm_length == q + ql) {
+			walk_mime(w, ch, idx, depth, NULL);
+			c = clist_next(c);
+			continue;
+		}
+		w->reparsed += ql;
+		if (w->reparsed > REPARSE_FACTOR * w->base_len + REPARSE_SLACK) {
+			msg_set_unparsed(w->msg, "MIME structure too costly to parse "
+					 "(parts read again %zu bytes)", w->reparsed);
+			w->stop = 1;
+			break;
+		}
 		hl = q[0] == '\n' ? 1 : (ql > 1 && q[0] == '\r' && q[1] == '\n') ? 2 : 0;
 		if (digest && hl && ql > hl) {
 			/* no headers in a digest: message/rfc822 */

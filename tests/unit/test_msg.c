@@ -723,6 +723,41 @@ static char *many_parts(int n)
 	return sirt_buf_detach(&b, NULL);
 }
 
+/* Unclosed multiparts nested deep: libetpan reads each level's last part
+ * differently from RFC 2046, so each is parsed again; past a budget of a
+ * few times the input the message is left for a human instead of costing
+ * depth x size.  Two levels (the common unclosed mail) are fine. */
+static void test_limit_reparse(void **state)
+{
+	struct sirt_buf b;
+	struct sirt_msg *m;
+	int i, depth;
+
+	(void)state;
+	for (depth = 2; depth <= 28; depth += 26) {
+		sirt_buf_init(&b);
+		sirt_buf_adds(&b, "From: a@example.org\nMIME-Version: 1.0\n"
+			      "Content-Type: multipart/mixed; boundary=b0\n\n");
+		for (i = 0; i < depth; i++)
+			sirt_buf_addf(&b, "--b%d\nContent-Type: multipart/mixed; boundary=b%d\n\n",
+				      i, i + 1);
+		sirt_buf_addf(&b, "--b%d\nContent-Type: text/plain\n\n", depth);
+		for (i = 0; i < 4000; i++)
+			sirt_buf_adds(&b, "the payload at the bottom of the nest, line after line\n");
+		m = parse_lim(b.data, b.len, NULL);
+		if (depth == 2) {
+			assert_false(m->unparsed);
+			assert_non_null(strstr(m->body, "payload at the bottom"));
+		} else {
+			assert_true(m->unparsed);
+			assert_non_null(strstr(m->unparsed_reason, "too costly"));
+			assert_int_equal(m->raw_len, b.len);
+		}
+		sirt_msg_free(&m);
+		sirt_buf_release(&b);
+	}
+}
+
 static void test_limit_parts(void **state)
 {
 	struct sirt_msg *m;
@@ -1157,6 +1192,7 @@ int main(void)
 		cmocka_unit_test(test_urls),
 		cmocka_unit_test(test_limit_depth),
 		cmocka_unit_test(test_limit_parts),
+		cmocka_unit_test(test_limit_reparse),
 		cmocka_unit_test(test_limit_size_and_header),
 		cmocka_unit_test(test_limit_text_leaf),
 		cmocka_unit_test(test_garbage),
