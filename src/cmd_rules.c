@@ -52,7 +52,7 @@ int cmd_rules(int argc, char **argv, struct sirt_ctx *ctx)
 	if (argc == 3) {
 		dir = argv[2];
 	} else {
-		dir = ctx->cfg->rules_dir ? ctx->cfg->rules_dir : "./rules";
+		dir = sirt_ctx_rules_dir(ctx);
 		local = ctx->cfg->rules_local_dir;
 	}
 	/* compile the prefilter too: it is part of what must load */

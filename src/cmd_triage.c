@@ -6,7 +6,6 @@
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
-#include <sys/stat.h>
 #include <jansson.h>
 #include "sirt/crypto.h"
 #include "sirt/msg.h"
@@ -74,16 +73,13 @@ static void print_text(const char *file, const struct sirt_verdict *v, int expla
  * message naming the directory.  Returns EX_OK or the exit code. */
 static int load_rules(struct sirt_ctx *ctx)
 {
-	const char *dir = ctx->cfg->rules_dir ? ctx->cfg->rules_dir : "./rules";
+	const char *dir = sirt_ctx_rules_dir(ctx);
 	struct sirt_rules *r = NULL;
 	struct sirt_err err;
-	struct stat st;
 
 	if (ctx->rules)
 		return EX_OK;
 	sirt_err_clear(&err);
-	if (!strcmp(dir, "./rules") && stat(dir, &st) < 0)
-		dir = SIRT_DATADIR "/rules";   /* installed, run outside a source tree */
 	if (sirt_rules_load(dir, ctx->cfg->rules_local_dir, &r, &err) < 0) {
 		if (err.cls == SIRT_E_NOTFOUND) {
 			fprintf(stderr, "sirt: triage: no rules directory '%s' (%s): set [rules] dir "

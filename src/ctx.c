@@ -46,18 +46,25 @@ int sirt_ctx_store_existing(struct sirt_ctx *ctx, struct sirt_err *err)
 	return sirt_ctx_store(ctx, err);
 }
 
-int sirt_ctx_rules(struct sirt_ctx *ctx, struct sirt_err *err)
+const char *sirt_ctx_rules_dir(const struct sirt_ctx *ctx)
 {
 	const char *dir = ctx->cfg && ctx->cfg->rules_dir ? ctx->cfg->rules_dir : "./rules";
-	struct sirt_buf cache = SIRT_BUF_INIT;
 	struct stat st;
+
+	/* Run outside a source tree, the default finds the installed rules. */
+	if (!strcmp(dir, "./rules") && stat(dir, &st) < 0)
+		return SIRT_DATADIR "/rules";
+	return dir;
+}
+
+int sirt_ctx_rules(struct sirt_ctx *ctx, struct sirt_err *err)
+{
+	const char *dir = sirt_ctx_rules_dir(ctx);
+	struct sirt_buf cache = SIRT_BUF_INIT;
 	int rc;
 
 	if (ctx->rules || ctx->rules_tried)
 		return 0;
-	/* Run outside a source tree, the default finds the installed rules. */
-	if (!strcmp(dir, "./rules") && stat(dir, &st) < 0)
-		dir = SIRT_DATADIR "/rules";
 	/* The compiled prefilter is cached beside the database. */
 	if (ctx->cfg && ctx->cfg->store_path) {
 		char *sp = sirt_xstrdup(ctx->cfg->store_path);

@@ -32,6 +32,11 @@ int sirt_ctx_store_existing(struct sirt_ctx *ctx, struct sirt_err *err);
  * error (triage then says "untriaged"). */
 int sirt_ctx_rules(struct sirt_ctx *ctx, struct sirt_err *err);
 
+/* The rules directory every command uses: [rules] dir (default
+ * ./rules); the default, when absent (run outside a source tree), is
+ * the installed DATADIR/rules. */
+const char *sirt_ctx_rules_dir(const struct sirt_ctx *ctx);
+
 /* Open the crypto engine if configured/available. ctx->crypto may stay
  * NULL when no GnuPG home is usable; that is not an error. */
 int sirt_ctx_crypto(struct sirt_ctx *ctx, struct sirt_err *err);
