@@ -5,6 +5,7 @@
 #ifndef SIRT_CMD_H
 #define SIRT_CMD_H
 
+#include <jansson.h>
 #include "sirt/sirt.h"
 
 int cmd_init(int argc, char **argv, struct sirt_ctx *ctx);
@@ -32,6 +33,9 @@ int cmd_usage(const char *cmd, const char *fmt, ...)
  * newlines, each followed by indent (NULL: none); cmd_put_col() prints
  * at most width characters and pads to width (0: no limit, no pad). */
 void cmd_put_safe(const char *s, const char *indent);
+
+/* Print a JSON value (jansson dump flags) and a newline; takes o. */
+void cmd_put_json(json_t *o, size_t flags);
 void cmd_put_col(const char *s, int width);
 
 /* Who is acting: $SIRT_USER, else the login name, else the uid. */

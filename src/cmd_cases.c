@@ -78,13 +78,9 @@ int cmd_cases(int argc, char **argv, struct sirt_ctx *ctx)
 		return cmd_fail("cases", &err);
 	if (ctx->json) {
 		json_t *a = json_array();
-		char *s;
 		for (i = 0; i < n; i++)
 			json_array_append_new(a, cmd_case_json(&cs[i]));
-		s = json_dumps(a, JSON_INDENT(2));
-		printf("%s\n", s);
-		free(s);
-		json_decref(a);
+		cmd_put_json(a, JSON_INDENT(2));
 	} else if (n == 0) {
 		printf("no cases\n");
 	} else {

@@ -119,3 +119,15 @@ void cmd_put_col(const char *s, int width)
 {
 	put_safe(s, NULL, width, 1);
 }
+
+void cmd_put_json(json_t *o, size_t flags)
+{
+	char *s = o ? json_dumps(o, flags) : NULL;
+
+	if (s)
+		printf("%s\n", s);
+	else
+		fprintf(stderr, "sirt: cannot write JSON output\n");
+	free(s);
+	json_decref(o);
+}

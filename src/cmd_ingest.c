@@ -24,10 +24,7 @@ static void report(struct sirt_ctx *ctx, const char *what,
 				      "duplicate", r->duplicate, "new_case", r->new_case,
 				      "unparsed", r->unparsed,
 				      "severity", sirt_severity_name(r->severity));
-		char *s = json_dumps(o, JSON_COMPACT);
-		printf("%s\n", s);
-		free(s);
-		json_decref(o);
+		cmd_put_json(o, JSON_COMPACT);
 	} else if (r->duplicate) {
 		printf("%s: already stored in %s (duplicate, nothing added)\n", what, r->ref);
 	} else {

@@ -49,10 +49,7 @@ int cmd_init(int argc, char **argv, struct sirt_ctx *ctx)
 		return cmd_fail("init", &err);
 	if (ctx->json) {
 		json_t *o = json_pack("{s:s}", "database", c->store_path);
-		char *js = json_dumps(o, JSON_COMPACT);
-		printf("%s\n", js);
-		free(js);
-		json_decref(o);
+		cmd_put_json(o, JSON_COMPACT);
 	} else {
 		printf("initialised %s\n", c->store_path);
 	}

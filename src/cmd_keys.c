@@ -178,11 +178,7 @@ int cmd_keys(int argc, char **argv, struct sirt_ctx *ctx)
 	}
 	if (ctx->json) {
 		json_t *o = json_pack("{s:s, s:O}", "ref", c.ref, "keys", res);
-		char *s = json_dumps(o, JSON_INDENT(2));
-
-		printf("%s\n", s);
-		free(s);
-		json_decref(o);
+		cmd_put_json(o, JSON_INDENT(2));
 	} else if (!json_array_size(res)) {
 		printf("%s: no public keys attached to this case\n", c.ref);
 	} else {

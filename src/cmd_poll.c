@@ -213,10 +213,7 @@ int cmd_poll(int argc, char **argv, struct sirt_ctx *ctx)
 	if (ctx->json) {
 		json_t *o = json_pack("{s:i, s:i, s:o}", "stored", t.stored,
 				      "duplicates", t.duplicates, "messages", t.messages);
-		char *js = json_dumps(o, JSON_INDENT(2));
-		printf("%s\n", js);
-		free(js);
-		json_decref(o);
+		cmd_put_json(o, JSON_INDENT(2));
 	} else {
 		printf("%d new message%s stored", t.stored, t.stored == 1 ? "" : "s");
 		if (t.duplicates)

@@ -73,10 +73,11 @@ static int retriage_case(struct sirt_ctx *ctx, int64_t case_id, const char *acto
 	if (sirt_store_commit(s, err) < 0)
 		goto out;
 	if (ctx->json)
-		printf("{\"ref\":\"%s\",\"before\":\"%s\",\"after\":\"%s\",\"severity\":\"%s\"}\n",
-		       after.ref, sirt_severity_name(before.severity_auto),
-		       sirt_severity_name(after.severity_auto),
-		       sirt_severity_name(after.severity));
+		cmd_put_json(json_pack("{s:s, s:s, s:s, s:s}", "ref", after.ref,
+				       "before", sirt_severity_name(before.severity_auto),
+				       "after", sirt_severity_name(after.severity_auto),
+				       "severity", sirt_severity_name(after.severity)),
+			     JSON_COMPACT);
 	else
 		printf("%s: %s\n", after.ref, detail.data);
 	rc = 0;

@@ -16,7 +16,6 @@ static void print_json(const char *dir, const char *local, const struct sirt_rul
 {
 	json_t *o = json_object(), *errs = json_array(), *warns = json_array();
 	size_t i, n = r ? sirt_rules_nwarnings(r) : 0;
-	char *s;
 
 	if (emsg)
 		json_array_append_new(errs, json_pack("{s:s}", "message", emsg));
@@ -31,11 +30,7 @@ static void print_json(const char *dir, const char *local, const struct sirt_rul
 			    json_integer(r ? (json_int_t)sirt_rules_prefiltered(r) : 0));
 	json_object_set_new(o, "errors", errs);
 	json_object_set_new(o, "warnings", warns);
-	s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
-	if (s)
-		printf("%s\n", s);
-	free(s);
-	json_decref(o);
+	cmd_put_json(o, JSON_COMPACT | JSON_ENSURE_ASCII);
 }
 
 int cmd_rules(int argc, char **argv, struct sirt_ctx *ctx)

@@ -101,8 +101,9 @@ int cmd_set(int argc, char **argv, struct sirt_ctx *ctx)
 		struct sirt_case c;
 		if (sirt_store_case_get(ctx->store, id, &c, &err) > 0) {
 			if (ctx->json)
-				printf("{\"ref\":\"%s\",\"severity\":\"%s\",\"state\":\"%s\"}\n",
-				       c.ref, sirt_severity_name(c.severity), c.state);
+				cmd_put_json(json_pack("{s:s, s:s, s:s?}", "ref", c.ref,
+						       "severity", sirt_severity_name(c.severity),
+						       "state", c.state), JSON_COMPACT);
 			else
 				printf("%s updated: %s %s\n", c.ref,
 				       sirt_severity_name(c.severity), c.state);

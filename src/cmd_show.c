@@ -298,7 +298,6 @@ static int show_json(struct sirt_ctx *ctx, const struct sirt_case *c, struct sir
 		     size_t nm, struct sirt_audit_row *a, size_t na)
 {
 	json_t *o = cmd_case_json(c), *msgs = json_array(), *tl = json_array();
-	char *s;
 	size_t i;
 
 	for (i = 0; i < nm; i++) {
@@ -339,10 +338,7 @@ static int show_json(struct sirt_ctx *ctx, const struct sirt_case *c, struct sir
 	json_object_set_new(o, "timeline", tl);
 	/* No deadline regimes are computed by this version. */
 	json_object_set_new(o, "deadlines", json_array());
-	s = json_dumps(o, JSON_INDENT(2));
-	printf("%s\n", s);
-	free(s);
-	json_decref(o);
+	cmd_put_json(o, JSON_INDENT(2));
 	return EX_OK;
 }
 

@@ -17,7 +17,7 @@
 static void print_json(const char *file, const struct sirt_msg *msg,
 		       const struct sirt_verdict *v)
 {
-	char *vj = sirt_verdict_to_json(v), *cj, *out;
+	char *vj = sirt_verdict_to_json(v), *cj;
 	json_t *o = json_loads(vj, 0, NULL), *crypto = NULL;
 
 	free(vj);
@@ -34,11 +34,7 @@ static void print_json(const char *file, const struct sirt_msg *msg,
 						      msg->crypto.status == SIRT_CRYPTO_SIGNED_ENCRYPTED));
 	json_object_set_new(o, "encrypted", json_boolean(msg->crypto.status == SIRT_CRYPTO_ENCRYPTED ||
 							 msg->crypto.status == SIRT_CRYPTO_SIGNED_ENCRYPTED));
-	out = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
-	if (out)
-		printf("%s\n", out);
-	free(out);
-	json_decref(o);
+	cmd_put_json(o, JSON_COMPACT | JSON_ENSURE_ASCII);
 }
 
 static void print_text(const char *file, const struct sirt_verdict *v, int explain)
