@@ -1015,29 +1015,58 @@ static void walk_mime(struct walk *w, const struct mailmime *mm, int parent,
 	}
 }
 
-/* libetpan reads a message's header block whole and structurally (every
- * address list, date and message-id, about a sixth of all parsing), to
- * keep only its MIME fields; msg_headers.c reads the rest itself.  When
- * the block is plainly well formed -- every line a "name:" field or a
- * continuation with text, no NUL or lone CR, then an empty line -- its
- * MIME fields (Content-*, MIME-Version) are moved, in order, to the end
- * of the block, and libetpan starts at them: it sees the same MIME
- * fields and the same body, and every offset past the block is
- * unchanged.  Anything unusual is left to libetpan whole, which then
- * decides where the headers end, as before.
+/* The header block of an entity ends at its first empty line, or at a
+ * line that is no "name:" field (the body then starts with that line,
+ * as libetpan and Python's email read it).  libetpan reads the block
+ * whole and structurally (every address list, date and message-id, about
+ * a sixth of all parsing), only to keep its MIME fields; msg_headers.c
+ * reads the rest itself.  So the MIME fields (Content-*, MIME-Version)
+ * are moved, in order, to the end of the block, and libetpan starts at
+ * them: it sees the same MIME fields and the body at the same offset.
+ * It also no longer reads the other fields at all, so an encoded word or
+ * a quote left open in one of them cannot make it take the following
+ * lines -- MIME fields, the empty line, the body -- as part of that
+ * field.
  *
- * Returns where libetpan should start (0: the whole block); the bytes
- * overwritten are in *saved (restore with mime_fields_restore). */
+ * Returns where libetpan should start (0: at the start); mv->body is
+ * where the body must start (or (size_t)-1 when the block has no end:
+ * libetpan decides), and the bytes overwritten are in mv->saved
+ * (restore with mime_fields_restore). */
 struct moved {
 	char *at;               /* where the MIME fields were written */
 	char *saved;            /* the bytes that were there */
 	size_t n;
+	size_t body;            /* where the body starts */
 };
 
 static int is_mime_field(const char *name, size_t n)
 {
 	return (n >= 8 && strncasecmp(name, "Content-", 8) == 0) ||
 	       (n == 12 && strncasecmp(name, "MIME-Version", 12) == 0);
+}
+
+/* Past white space and (nested) comments in p[k..e). */
+static size_t skip_cfws(const char *p, size_t k, size_t e)
+{
+	for (;;) {
+		int depth = 0;
+
+		while (k < e && (p[k] == ' ' || p[k] == '\t'))
+			k++;
+		if (k >= e || p[k] != '(')
+			return k;
+		for (; k < e; k++) {
+			if (p[k] == '\\' && k + 1 < e)
+				k++;
+			else if (p[k] == '(')
+				depth++;
+			else if (p[k] == ')' && --depth == 0)
+				break;
+		}
+		if (k >= e)
+			return k;  /* unclosed: no colon found */
+		k++;
+	}
 }
 
 static size_t mime_fields_last(char *p, size_t len, struct moved *mv)
@@ -1048,35 +1077,38 @@ static size_t mime_fields_last(char *p, size_t len, struct moved *mv)
 
 	mv->at = mv->saved = NULL;
 	mv->n = 0;
+	mv->body = (size_t)-1;
 	sirt_buf_init(&mime);
 	for (;;) {
 		const char *nl = i < len ? memchr(p + i, '\n', len - i) : NULL;
 		size_t le, ce;
 
 		if (!nl)
-			goto whole;  /* no empty line: libetpan decides */
+			goto whole;  /* no end to the block: libetpan decides */
 		le = (size_t)(nl - p);
 		ce = le > i && p[le - 1] == '\r' ? le - 1 : le;
 		if (ce == i) {
 			hend = i;
+			mv->body = le + 1;
 			break;
 		}
-		if (memchr(p + i, '\0', ce - i) || memchr(p + i, '\r', ce - i))
-			goto whole;
 		if (p[i] == ' ' || p[i] == '\t') {
-			for (k = i; k < ce && (p[k] == ' ' || p[k] == '\t'); k++)
-				;
-			if (i == 0 || k == ce)
-				goto whole;
+			if (i == 0)
+				goto whole;  /* flagged by the caller */
 		} else {
-			for (k = i; k < ce && (unsigned char)p[k] > ' ' &&
-				    (unsigned char)p[k] < 0x7f && p[k] != ':'; k++)
+			/* a field name is any bytes above space but ':'
+			 * (RFC 5322 ftext, as libetpan reads it, 8-bit too),
+			 * then white space and comments before the colon */
+			for (k = i; k < ce && (unsigned char)p[k] > ' ' && p[k] != ':'; k++)
 				;
 			in_mime = is_mime_field(p + i, k - i);
-			while (k < ce && (p[k] == ' ' || p[k] == '\t'))
-				k++;
-			if (k == i || k >= ce || p[k] != ':')
-				goto whole;
+			if (k > i)
+				k = skip_cfws(p, k, ce);
+			if (k == i || k >= ce || p[k] != ':') {
+				hend = i;  /* no field: the body starts here */
+				mv->body = i;
+				break;
+			}
 		}
 		if (in_mime)
 			sirt_buf_add(&mime, p + i, le + 1 - i);
@@ -1089,10 +1121,10 @@ static size_t mime_fields_last(char *p, size_t len, struct moved *mv)
 	mv->saved = sirt_xmalloc(mime.len + 1);
 	memcpy(mv->saved, mv->at, mime.len);
 	memcpy(mv->at, mime.data, mime.len);
-	sirt_buf_release(&mime);
+	sirt_buf_wipe(&mime);  /* may be decrypted text */
 	return hend - mv->n;
 whole:
-	sirt_buf_release(&mime);
+	sirt_buf_wipe(&mime);
 	return 0;
 }
 
@@ -1100,6 +1132,7 @@ static void mime_fields_restore(struct moved *mv)
 {
 	if (mv->saved) {
 		memcpy(mv->at, mv->saved, mv->n);
+		explicit_bzero(mv->saved, mv->n);
 		free(mv->saved);
 		mv->saved = NULL;
 	}
@@ -1150,9 +1183,21 @@ static void parse_mime(struct walk *w, const char *data, size_t len, int parent,
 	if (!top) {
 		msg_set_unparsed(w->msg, "MIME structure not parsed: no body entity");
 	} else {
+		size_t b = (size_t)-1;
+
 		if (top->mm_body && top->mm_body->dt_data.dt_text.dt_data >= data &&
 		    top->mm_body->dt_data.dt_text.dt_data <= data + len)
-			*body_r = (size_t)(top->mm_body->dt_data.dt_text.dt_data - data);
+			b = (size_t)(top->mm_body->dt_data.dt_text.dt_data - data);
+		/* A quote or an encoded word left open in a MIME field runs
+		 * on past the end of the block: the headers still end there,
+		 * and the structure libetpan made of it is for a human. */
+		if (b != (size_t)-1 && mv.body != (size_t)-1 && b != mv.body) {
+			msg_set_unparsed(w->msg, "a MIME header field runs on past the "
+					 "end of the header block");
+			b = mv.body;
+		}
+		if (b != (size_t)-1)
+			*body_r = b;
 		walk_mime(w, top, parent, depth, data);
 	}
 	mime_fields_restore(&mv);

@@ -924,6 +924,24 @@ static void test_garbage(void **state)
 	assert_int_equal(m->nto, 0);
 	assert_non_null(strstr(m->body, "To: b@example.org"));
 	sirt_msg_free(&m);
+	/* ... nor take the MIME fields after it in the block, whatever else
+	 * the block holds (a lone CR used to bring that reading back): the
+	 * structure is the one the header list shows (review of fcc04bc) */
+	m = parse("Subject: s\nX-Y: a\rb\nTo: =?utf-8?Q?x\n"
+		  "Content-Type: multipart/mixed; boundary=zz\nX: b ?= <c@example.org>\n\n"
+		  "--zz\nContent-Type: application/x-msdownload; name=evil.exe\n\nMZ\n--zz--\n");
+	assert_string_equal(sirt_msg_header(m, "Content-Type"), "multipart/mixed; boundary=zz");
+	assert_int_equal(m->nparts, 2);
+	assert_string_equal(m->parts[0].content_type, "multipart/mixed");
+	assert_string_equal(m->parts[1].filename, "evil.exe");
+	assert_int_equal(m->nattachments, 1);
+	sirt_msg_free(&m);
+	/* a line that is no field ends the block: the body starts there */
+	m = parse("From: a@example.org\nthis is no header\nContent-Type: text/html\n\n<b>x</b>\n");
+	assert_int_equal(m->nheaders, 1);
+	assert_string_equal(m->parts[0].content_type, "text/plain");
+	assert_non_null(strstr(m->body, "this is no header"));
+	sirt_msg_free(&m);
 	/* text with no headers at all is a body */
 	m = parse("just some words\nand a line\n");
 	assert_int_equal(m->nheaders, 0);
