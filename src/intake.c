@@ -124,10 +124,25 @@ fail_nobegin:
 	return -1;
 }
 
+/* sirt_intake_analyse, with the raw message's digest when the caller
+ * has it already (NULL: computed here). */
+static int analyse(struct sirt_ctx *ctx, const void *raw, size_t len,
+		   const struct sirt_intake_opts *opts, const char *raw_sha,
+		   struct sirt_msg **msg_r, struct sirt_verdict *v,
+		   char **crypto_json_r, struct sirt_err *err);
+
 int sirt_intake_analyse(struct sirt_ctx *ctx, const void *raw, size_t len,
 			const struct sirt_intake_opts *opts,
 			struct sirt_msg **msg_r, struct sirt_verdict *v,
 			char **crypto_json_r, struct sirt_err *err)
+{
+	return analyse(ctx, raw, len, opts, NULL, msg_r, v, crypto_json_r, err);
+}
+
+static int analyse(struct sirt_ctx *ctx, const void *raw, size_t len,
+		   const struct sirt_intake_opts *opts, const char *raw_sha,
+		   struct sirt_msg **msg_r, struct sirt_verdict *v,
+		   char **crypto_json_r, struct sirt_err *err)
 {
 	struct sirt_msg *msg = NULL;
 	struct sirt_err terr;
@@ -139,6 +154,8 @@ int sirt_intake_analyse(struct sirt_ctx *ctx, const void *raw, size_t len,
 	*crypto_json_r = NULL;
 	if (sirt_msg_parse(raw, len, &ctx->cfg->limits, &msg, err) < 0)
 		return -1;
+	if (raw_sha)
+		memcpy(msg->sha256, raw_sha, sizeof(msg->sha256));
 	sirt_msg_hash(msg);
 	sha = msg->sha256;
 	if (opts && opts->oversized) {
@@ -217,7 +234,7 @@ int sirt_intake(struct sirt_ctx *ctx, const void *raw, size_t len,
 		}
 		return 0;
 	}
-	if (sirt_intake_analyse(ctx, raw, len, opts, &msg, &v, &crypto_json, err) < 0)
+	if (analyse(ctx, raw, len, opts, sha, &msg, &v, &crypto_json, err) < 0)
 		return -1;
 	if (store_message(ctx, msg, &v, crypto_json, opts, res, err) < 0)
 		goto out;

@@ -889,7 +889,11 @@ int sirt_store_message_add(struct sirt_store *s, const struct sirt_message_new *
 	refs = refs_join(msg);
 	urls = urls_json(msg);
 	verdict = m->verdict ? sirt_verdict_to_json(m->verdict) : NULL;
-	if (!msg->sha256[0]) {
+	for (i = 0; i < msg->nparts; i++)
+		if (msg->parts[i].kind == SIRT_PART_SINGLE && msg->parts[i].data &&
+		    !msg->parts[i].sha256[0])
+			break;
+	if (!msg->sha256[0] || i < msg->nparts) {
 		sirt_err_set(err, SIRT_E_FATAL, "message to store was not hashed");
 		goto out;
 	}
