@@ -512,7 +512,12 @@ void msg_parse_typed_headers(struct sirt_msg *m, const char *p, size_t len)
 		m->nto = parse_addr_list(f[TH_TO].v, f[TH_TO].n, &m->to);
 	if (f[TH_CC].v)
 		m->ncc = parse_addr_list(f[TH_CC].v, f[TH_CC].n, &m->cc);
-	m->subject = decoded_value(&f[TH_SUBJECT]);
+	/* msg_parse_headers decoded the same bytes already (unless the
+	 * Subject lies past MAX_HEADERS fields) */
+	if (f[TH_SUBJECT].v) {
+		const char *hs = sirt_msg_header(m, "Subject");
+		m->subject = hs ? sirt_xstrdup(hs) : decoded_value(&f[TH_SUBJECT]);
+	}
 	if (f[TH_DATE].v && parse_date(f[TH_DATE].v, f[TH_DATE].n, &t) == 0) {
 		char iso[32];
 

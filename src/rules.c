@@ -2937,6 +2937,7 @@ struct evalctx {
 	struct fvals *slots;    /* per slot values, lazily built */
 	char **owned;           /* strings built for this message */
 	size_t nowned;
+	const char *body_flat;  /* collapse(msg->body), once built */
 	double facts[FACT_COUNT];
 	size_t nlimit;
 };
@@ -3033,6 +3034,41 @@ static char *collapse(const char *s)
 	return out;
 }
 
+/* collapse(msg->body), built once for the text and body-unquoted slots. */
+static const char *body_flat(struct evalctx *ec)
+{
+	if (!ec->body_flat)
+		ec->body_flat = own(ec, collapse(ec->msg->body));
+	return ec->body_flat;
+}
+
+/* collapse(sirt_body_unquoted(msg->body)).  Most reports quote nothing:
+ * then the unquoted body is the body (with a final newline added), and
+ * its collapsed text is body_flat's (with a final space). */
+static const char *body_unquoted_flat(struct evalctx *ec)
+{
+	const char *body = ec->msg->body ? ec->msg->body : "";
+	char *u = sirt_body_unquoted(body), *c;
+	size_t bn = strlen(body), un = strlen(u), fn;
+	const char *flat;
+	int same = un == bn && memcmp(u, body, bn) == 0;
+	int nl_added = un == bn + 1 && u[bn] == '\n' && memcmp(u, body, bn) == 0;
+
+	if (!same && !nl_added)
+		return own(ec, collapse(own(ec, u)));
+	free(u);
+	flat = body_flat(ec);
+	fn = strlen(flat);
+	/* the added newline collapses to a space, unless one ends it */
+	if (same || !fn || flat[fn - 1] == ' ')
+		return flat;
+	/* as collapse() lays it out: zeroed slack for the PCRE2 JIT */
+	c = sirt_xcalloc(1, fn + 2 + 32);
+	memcpy(c, flat, fn);
+	c[fn] = ' ';
+	return own(ec, c);
+}
+
 /* Build the values of one field slot for this message. */
 static struct fvals *slot_values(struct evalctx *ec, int si)
 {
@@ -3074,13 +3110,13 @@ static struct fvals *slot_values(struct evalctx *ec, int si)
 				fv_adds(fv, m->parts[i].text);
 		break;
 	case FK_BODY_UNQUOTED:
-		fv_adds(fv, own(ec, collapse(own(ec, sirt_body_unquoted(m->body)))));
+		fv_adds(fv, body_unquoted_flat(ec));
 		for (i = 0; i < m->nparts; i++)
 			if (m->parts[i].text && !m->parts[i].is_body && !m->parts[i].is_attachment)
 				fv_adds(fv, own(ec, collapse(own(ec, sirt_body_unquoted(m->parts[i].text)))));
 		break;
 	case FK_TEXT:
-		fv_adds(fv, own(ec, collapse(m->body)));
+		fv_adds(fv, body_flat(ec));
 		for (i = 0; i < m->nparts; i++)
 			if (m->parts[i].text && !m->parts[i].is_body && !m->parts[i].is_attachment)
 				fv_adds(fv, own(ec, collapse(m->parts[i].text)));
