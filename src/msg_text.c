@@ -441,11 +441,13 @@ void msg_find_urls(const char *text, struct sirt_buf *urls)
 	int paren;
 
 	while (p[i]) {
-		if ((p[i] | 0x20) != 'h' && (p[i] | 0x20) != 'f' &&
-		    (p[i] | 0x20) != 'w') {
-			i++;
-			continue;
-		}
+		/* to the next byte that can start a prefix (strpbrk's
+		 * vector loop) */
+		const char *q = strpbrk(text + i, "hHfFwW");
+
+		if (!q)
+			break;
+		i = (size_t)(q - text);
 		if ((i > 0 && is_word_char(p[i - 1])) || !(pl = url_prefix(text + i))) {
 			i++;
 			continue;

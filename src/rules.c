@@ -2827,6 +2827,21 @@ static int quote_marker(const char *s, size_t n)
 	/* fast path: every marker starts with one of these */
 	if (n < 8 || !strchr("-_bBaAdDiIoOlLeE", *s))
 		return 0;
+	if (*s != '-' && *s != '_') {
+		/* ... and a letter with one of these three bytes */
+		static const char *const heads[] = {
+			"beg", "anf", "d\xc3\xa9", "ini", "on ", "am ", "le ", "el ", NULL
+		};
+		char h[4];
+
+		for (i = 0; i < 3; i++)
+			h[i] = (char)tolower((unsigned char)s[i]);
+		h[3] = 0;
+		for (i = 0; heads[i] && strcmp(h, heads[i]) != 0; i++)
+			;
+		if (!heads[i])
+			return 0;
+	}
 	k = n < sizeof(low) - 1 ? n : sizeof(low) - 1;
 	for (i = 0; i < k; i++)
 		low[i] = (char)tolower((unsigned char)s[i]);
