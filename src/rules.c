@@ -3491,7 +3491,7 @@ int sirt_rules_eval(const struct sirt_rules *r, const struct sirt_msg *msg,
 		    struct sirt_err *err)
 {
 	struct evalctx ec;
-	size_t i;
+	size_t i, nfired;
 	double score = 0;
 
 	(void)err;
@@ -3541,7 +3541,11 @@ int sirt_rules_eval(const struct sirt_rules *r, const struct sirt_msg *msg,
 		if (r->rules[i].is_meta)
 			(void)eval_rule(&ec, (int)i);
 
-	res->hits = sirt_xcalloc(r->nrules + 1, sizeof(*res->hits));
+	/* as many as fired: a set-sized array per message was a large
+	 * allocation, zeroed every time */
+	for (i = 0, nfired = 0; i < r->nrules; i++)
+		nfired += r->sc.state[i] == 1;
+	res->hits = sirt_xcalloc(nfired + 1, sizeof(*res->hits));
 	for (i = 0; i < r->nrules; i++) {
 		const struct rule *ru = &r->rules[i];
 		struct sirt_rule_hit *h;
