@@ -378,9 +378,11 @@ struct walk {
 /* walk_multipart parses again a part whose range libetpan read
  * differently.  Nested that way at every level, a hostile message would
  * cost its depth times its size; past this many times the input (plus
- * some slack) it is left for a human instead. */
-#define REPARSE_FACTOR 4
-#define REPARSE_SLACK (256 * 1024)
+ * some slack) libetpan's own reading of the rest is kept and the message
+ * is flagged for a human.  A truncated forward a few levels deep stays
+ * well within it. */
+#define REPARSE_FACTOR 16
+#define REPARSE_SLACK (1024 * 1024)
 
 static char *content_type_str(const struct mailmime_content *ct)
 {
@@ -865,6 +867,8 @@ static void walk_multipart(struct walk *w, const struct mailmime *mm, int idx,
 	size_t bl = 0, len, n, i, dummy;
 	struct range *r = NULL;
 	clistiter *c;
+	const struct mailmime **kids;
+	size_t cost;
 	int same = 1, digest;
 
 	if (!mm->mm_content_type || !mm->mm_body ||
@@ -919,37 +923,56 @@ static void walk_multipart(struct walk *w, const struct mailmime *mm, int idx,
 		free(r);
 		goto libetpan;
 	}
-	digest = strcmp(w->msg->parts[idx].content_type, "multipart/digest") == 0;
+	/* libetpan's children that are the RFC 2046 parts are taken from
+	 * its tree, the others parsed again -- within the budget: past it,
+	 * libetpan's reading of this multipart stands */
+	kids = sirt_xcalloc(n, sizeof(*kids));
 	c = mm->mm_data.mm_multipart.mm_mp_list ?
 	    clist_begin(mm->mm_data.mm_multipart.mm_mp_list) : NULL;
+	for (i = 0, cost = 0; i < n; i++) {
+		const char *q = p + r[i].s;
+		const struct mailmime *ch = NULL;
+
+		/* in order: one that starts before this range is no part */
+		while (c && (ch = clist_content(c)) && ch->mm_mime_start < q)
+			c = clist_next(c);
+		if (c && (ch = clist_content(c)) && ch->mm_mime_start == q &&
+		    ch->mm_mime_start + ch->mm_length == p + r[i].e) {
+			kids[i] = ch;
+			c = clist_next(c);
+		} else {
+			cost += r[i].e - r[i].s;
+		}
+	}
+	if (w->reparsed + cost > REPARSE_FACTOR * w->base_len + REPARSE_SLACK) {
+		/* libetpan's reading of a deep unclosed nest can lose the
+		 * innermost parts: the message is for a human, raw */
+		msg_set_unparsed(w->msg, "MIME structure too costly to read in full "
+				 "(parts read again %zu bytes)", w->reparsed + cost);
+		free(kids);
+		free(r);
+		goto libetpan;
+	}
+	w->reparsed += cost;
+	digest = strcmp(w->msg->parts[idx].content_type, "multipart/digest") == 0;
 	for (i = 0; i < n && !w->stop; i++) {
 		const char *q = p + r[i].s;
-		size_t ql = r[i].e - r[i].s, hl;
-		const struct mailmime *ch = NULL;
+		size_t ql = r[i].e - r[i].s, hl, hend, hbody;
+		char ct[16];
 
 		if (!ql)
 			continue;
-		/* libetpan's children are in order: one that starts before
-		 * this range is no part of ours */
-		while (c && (ch = clist_content(c)) && ch->mm_mime_start < q) {
-			c = clist_next(c);
-			ch = NULL;
-		}
-		if (c && ch && ch->mm_mime_start == q && ch->mm_mime_start + ch->mm_length == q + ql) {
-			walk_mime(w, ch, idx, depth, NULL);
-			c = clist_next(c);
+		if (kids[i]) {
+			walk_mime(w, kids[i], idx, depth, NULL);
 			continue;
 		}
-		w->reparsed += ql;
-		if (w->reparsed > REPARSE_FACTOR * w->base_len + REPARSE_SLACK) {
-			msg_set_unparsed(w->msg, "MIME structure too costly to parse "
-					 "(parts read again %zu bytes)", w->reparsed);
-			w->stop = 1;
-			break;
-		}
 		hl = q[0] == '\n' ? 1 : (ql > 1 && q[0] == '\r' && q[1] == '\n') ? 2 : 0;
-		if (digest && hl && ql > hl) {
-			/* no headers in a digest: message/rfc822 */
+		hend = msg_header_block_len(q, ql, &hbody);
+		if (digest && ql > hl &&
+		    (hl || !skel_header(q, 0, hend, "Content-Type", ct, sizeof(ct)))) {
+			/* a digest's part is a message/rfc822 by default, its
+			 * header block (if any) the message's, as libetpan
+			 * reads the parts it agrees on */
 			int mi = add_message_part(w, idx, depth, q, ql);
 
 			if (mi >= 0)
@@ -958,6 +981,7 @@ static void walk_multipart(struct walk *w, const struct mailmime *mm, int idx,
 			parse_mime(w, q, ql, idx, depth, &dummy);
 		}
 	}
+	free(kids);
 	free(r);
 	return;
 libetpan:
@@ -1045,77 +1069,34 @@ static int is_mime_field(const char *name, size_t n)
 	       (n == 12 && strncasecmp(name, "MIME-Version", 12) == 0);
 }
 
-/* Past white space and (nested) comments in p[k..e). */
-static size_t skip_cfws(const char *p, size_t k, size_t e)
-{
-	for (;;) {
-		int depth = 0;
-
-		while (k < e && (p[k] == ' ' || p[k] == '\t'))
-			k++;
-		if (k >= e || p[k] != '(')
-			return k;
-		for (; k < e; k++) {
-			if (p[k] == '\\' && k + 1 < e)
-				k++;
-			else if (p[k] == '(')
-				depth++;
-			else if (p[k] == ')' && --depth == 0)
-				break;
-		}
-		if (k >= e)
-			return k;  /* unclosed: no colon found */
-		k++;
-	}
-}
-
 static size_t mime_fields_last(char *p, size_t len, struct moved *mv)
 {
 	struct sirt_buf mime;
-	size_t i = 0, hend, k;
+	size_t i = 0, hend, body;
 	int in_mime = 0;
 
 	mv->at = mv->saved = NULL;
 	mv->n = 0;
 	mv->body = (size_t)-1;
+	hend = msg_header_block_len(p, len, &body);
+	if (hend == 0 || hend == len)
+		return 0;  /* no header, or no end to it: libetpan decides */
+	mv->body = body;
 	sirt_buf_init(&mime);
-	for (;;) {
-		const char *nl = i < len ? memchr(p + i, '\n', len - i) : NULL;
-		size_t le, ce;
+	while (i < hend) {
+		const char *nl = memchr(p + i, '\n', hend - i);
+		size_t le = nl ? (size_t)(nl - p) : hend;
 
-		if (!nl)
-			goto whole;  /* no end to the block: libetpan decides */
-		le = (size_t)(nl - p);
-		ce = le > i && p[le - 1] == '\r' ? le - 1 : le;
-		if (ce == i) {
-			hend = i;
-			mv->body = le + 1;
-			break;
-		}
-		if (p[i] == ' ' || p[i] == '\t') {
-			if (i == 0)
-				goto whole;  /* flagged by the caller */
-		} else {
-			/* a field name is any bytes above space but ':'
-			 * (RFC 5322 ftext, as libetpan reads it, 8-bit too),
-			 * then white space and comments before the colon */
-			for (k = i; k < ce && (unsigned char)p[k] > ' ' && p[k] != ':'; k++)
-				;
-			in_mime = is_mime_field(p + i, k - i);
-			if (k > i)
-				k = skip_cfws(p, k, ce);
-			if (k == i || k >= ce || p[k] != ':') {
-				hend = i;  /* no field: the body starts here */
-				mv->body = i;
-				break;
-			}
-		}
+		if (p[i] != ' ' && p[i] != '\t')
+			in_mime = is_mime_field(p + i, msg_field_name(p + i, le - i));
 		if (in_mime)
 			sirt_buf_add(&mime, p + i, le + 1 - i);
 		i = le + 1;
 	}
-	if (mime.len == hend)
-		goto whole;  /* nothing but MIME fields: nothing to skip */
+	if (mime.len == hend) {
+		sirt_buf_wipe(&mime);  /* nothing but MIME fields: nothing to skip */
+		return 0;
+	}
 	mv->n = mime.len;
 	mv->at = p + hend - mime.len;
 	mv->saved = sirt_xmalloc(mime.len + 1);
@@ -1123,9 +1104,6 @@ static size_t mime_fields_last(char *p, size_t len, struct moved *mv)
 	memcpy(mv->at, mime.data, mime.len);
 	sirt_buf_wipe(&mime);  /* may be decrypted text */
 	return hend - mv->n;
-whole:
-	sirt_buf_wipe(&mime);
-	return 0;
 }
 
 static void mime_fields_restore(struct moved *mv)

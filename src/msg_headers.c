@@ -18,32 +18,63 @@
 #define MAX_REFERENCES 1000
 #define MAX_ADDRS 1000
 
-/* Length of the header block at p (up to and excluding the empty line),
- * and in *body_r the offset where the body starts. */
+/* Past white space and (nested) comments in p[k..e). */
+static size_t skip_cfws(const char *p, size_t k, size_t e)
+{
+	for (;;) {
+		int depth = 0;
+
+		while (k < e && (p[k] == ' ' || p[k] == '\t'))
+			k++;
+		if (k >= e || p[k] != '(')
+			return k;
+		for (; k < e; k++) {
+			if (p[k] == '\\' && k + 1 < e)
+				k++;
+			else if (p[k] == '(')
+				depth++;
+			else if (p[k] == ')' && --depth == 0)
+				break;
+		}
+		if (k >= e)
+			return k;  /* unclosed: no colon found */
+		k++;
+	}
+}
+
+size_t msg_field_name(const char *p, size_t n)
+{
+	size_t k, name;
+
+	for (k = 0; k < n && (unsigned char)p[k] > ' ' && p[k] != ':'; k++)
+		;
+	name = k;
+	if (name)
+		k = skip_cfws(p, k, n);
+	return name && k < n && p[k] == ':' ? name : 0;
+}
+
 size_t msg_header_block_len(const char *p, size_t len, size_t *body_r)
 {
 	size_t i = 0;
 
-	if (len && (p[0] == '\n' || (p[0] == '\r' && len > 1 && p[1] == '\n'))) {
-		*body_r = p[0] == '\n' ? 1 : 2;
-		return 0;
-	}
 	while (i < len) {
 		const char *nl = memchr(p + i, '\n', len - i);
+		size_t le = nl ? (size_t)(nl - p) : len;
+		size_t ce = le > i && p[le - 1] == '\r' ? le - 1 : le;
 
-		if (!nl) {
-			*body_r = len;
-			return len;
-		}
-		i = (size_t)(nl - p) + 1;
-		if (i < len && p[i] == '\n') {
-			*body_r = i + 1;
+		if (ce == i) {                          /* the empty line */
+			*body_r = nl ? le + 1 : len;
 			return i;
 		}
-		if (i + 1 < len && p[i] == '\r' && p[i + 1] == '\n') {
-			*body_r = i + 2;
+		if (p[i] == ' ' || p[i] == '\t' ? i == 0 :
+		    !msg_field_name(p + i, ce - i)) {   /* no field: body */
+			*body_r = i;
 			return i;
 		}
+		if (!nl)
+			break;
+		i = le + 1;
 	}
 	*body_r = len;
 	return len;

@@ -47,8 +47,16 @@ void msg_set_unparsed(struct sirt_msg *m, const char *fmt, ...)
 
 /* msg_headers.c */
 
-/* Length of the header block at p (up to and excluding the empty line);
- * *body_r is the offset where the body starts. */
+/* If the line p[0..n) is a header field -- a name of any bytes above
+ * space but ':' (RFC 5322 ftext, as libetpan reads it, 8-bit too), then
+ * white space and comments, then ':' -- the length of its name, else 0. */
+size_t msg_field_name(const char *p, size_t n);
+
+/* Length of the header block at p: it ends at its first empty line, or
+ * at the first line that is no field (a first line that starts with
+ * white space included), where the body then starts; *body_r is the
+ * offset of the body.  Every reader of header blocks (the parse, the
+ * depth pre-scan, libetpan's view) uses this one rule. */
 size_t msg_header_block_len(const char *p, size_t len, size_t *body_r);
 /* Offset after an mbox "From " line at the very start, or 0. */
 size_t msg_skip_from_line(const char *p, size_t len);
