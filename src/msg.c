@@ -1025,10 +1025,25 @@ static void walk_mime(struct walk *w, const struct mailmime *mm, int parent,
 	case SIRT_PART_MULTIPART:
 		walk_multipart(w, mm, idx, depth + 1);
 		break;
-	case SIRT_PART_MESSAGE:
-		walk_mime(w, mm->mm_data.mm_message.mm_msg_mime, idx, depth + 1,
-			  mm->mm_body ? mm->mm_body->dt_data.dt_text.dt_data : NULL);
+	case SIRT_PART_MESSAGE: {
+		const struct mailmime_data *d = mm->mm_body;
+		size_t dl = d && d->dt_type == MAILMIME_DATA_TEXT && d->dt_data.dt_text.dt_data ?
+			    d->dt_data.dt_text.dt_length : 0, dummy;
+
+		/* The inner message's header block is read as the top one
+		 * is (msg_header_block_len, MIME fields only), not as
+		 * libetpan read it within the outer parse: an encoded word
+		 * left open in its To: must not hide its Content-Type.  It is
+		 * parsed again for that, within the same budget. */
+		if (dl && w->reparsed + dl <= REPARSE_FACTOR * w->base_len + REPARSE_SLACK) {
+			w->reparsed += dl;
+			parse_mime(w, d->dt_data.dt_text.dt_data, dl, idx, depth + 1, &dummy);
+		} else {
+			walk_mime(w, mm->mm_data.mm_message.mm_msg_mime, idx, depth + 1,
+				  d ? d->dt_data.dt_text.dt_data : NULL);
+		}
 		break;
+	}
 	case SIRT_PART_SINGLE:
 		decode_leaf(p, mm);
 		if (strncmp(p->content_type, "text/", 5) != 0 ||

@@ -942,6 +942,17 @@ static void test_garbage(void **state)
 	assert_string_equal(m->parts[1].filename, "evil.exe");
 	assert_int_equal(m->nattachments, 1);
 	sirt_msg_free(&m);
+	/* the same inside a forwarded message/rfc822 (review of bb977e6) */
+	m = parse("From: a@example.org\nContent-Type: multipart/mixed; boundary=outer\n\n"
+		  "--outer\nContent-Type: text/plain\n\nhello\n--outer\n"
+		  "Content-Type: message/rfc822\n\nFrom: b@example.org\nTo: =?utf-8?Q?x\n"
+		  "Content-Type: multipart/mixed; boundary=zz\nX: b ?= <c@example.org>\n\n"
+		  "--zz\nContent-Type: application/x-msdownload; name=evil.exe\n\nMZ\n"
+		  "--zz--\n--outer--\n");
+	assert_int_equal(m->nparts, 5);
+	assert_string_equal(m->parts[3].content_type, "multipart/mixed");
+	assert_string_equal(m->parts[4].filename, "evil.exe");
+	sirt_msg_free(&m);
 	/* a line that is no field ends the block: the body starts there */
 	m = parse("From: a@example.org\nthis is no header\nContent-Type: text/html\n\n<b>x</b>\n");
 	assert_int_equal(m->nheaders, 1);
