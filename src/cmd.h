@@ -34,8 +34,11 @@ int cmd_usage(const char *cmd, const char *fmt, ...)
  * at most width characters and pads to width (0: no limit, no pad). */
 void cmd_put_safe(const char *s, const char *indent);
 
-/* Print a JSON value (jansson dump flags) and a newline; takes o. */
+/* Print a JSON value (jansson dump flags) and a newline; takes o.  A
+ * value that cannot be built or dumped is said on stderr and sets
+ * cmd_output_failed: the command then exits EX_SOFTWARE (main.c). */
 void cmd_put_json(json_t *o, size_t flags);
+extern int cmd_output_failed;
 void cmd_put_col(const char *s, int width);
 
 /* Who is acting: $SIRT_USER, else the login name, else the uid. */

@@ -120,14 +120,18 @@ void cmd_put_col(const char *s, int width)
 	put_safe(s, NULL, width, 1);
 }
 
+int cmd_output_failed;
+
 void cmd_put_json(json_t *o, size_t flags)
 {
 	char *s = o ? json_dumps(o, flags) : NULL;
 
-	if (s)
+	if (s) {
 		printf("%s\n", s);
-	else
+	} else {
 		fprintf(stderr, "sirt: cannot write JSON output\n");
+		cmd_output_failed = 1;
+	}
 	free(s);
 	json_decref(o);
 }

@@ -136,6 +136,8 @@ int main(int argc, char **argv)
 		sirt_log_init("sirt", 1, sirt_log_get_level());
 	rc = c->fn(argc - optind, argv + optind, &ctx);
 	sirt_ctx_release(&ctx);
+	if (cmd_output_failed && rc == EX_OK)
+		rc = EX_SOFTWARE;
 	/* Output that did not reach its destination is a failure. */
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "sirt: %s: cannot write output: %m\n", c->name);
