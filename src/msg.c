@@ -887,6 +887,8 @@ static void walk_multipart(struct walk *w, const struct mailmime *mm, int idx,
 		goto libetpan;
 	p = mm->mm_body->dt_data.dt_text.dt_data;
 	len = mm->mm_body->dt_data.dt_text.dt_length;
+	if (p < w->base || p + len > w->base + w->base_len)
+		goto libetpan;  /* not the buffer being parsed: read as is */
 	n = split_ranges(p, len, bnd, (size_t)w->lim->max_parts + 1, &r);
 	c = mm->mm_data.mm_multipart.mm_mp_list ?
 	    clist_begin(mm->mm_data.mm_multipart.mm_mp_list) : NULL;
@@ -1035,7 +1037,10 @@ static void walk_mime(struct walk *w, const struct mailmime *mm, int parent,
 		 * libetpan read it within the outer parse: an encoded word
 		 * left open in its To: must not hide its Content-Type.  It is
 		 * parsed again for that, within the same budget. */
-		if (dl && w->reparsed + dl <= REPARSE_FACTOR * w->base_len + REPARSE_SLACK) {
+		if (dl && d->dt_data.dt_text.dt_data >= w->base &&
+		    d->dt_data.dt_text.dt_data + dl <= w->base + w->base_len &&
+		    w->reparsed + dl <= REPARSE_FACTOR * w->base_len + REPARSE_SLACK) {
+			/* (in the buffer being parsed: parse_mime writes to it) */
 			w->reparsed += dl;
 			parse_mime(w, d->dt_data.dt_text.dt_data, dl, idx, depth + 1, &dummy);
 		} else {
