@@ -58,16 +58,32 @@ static int settle(struct sirt_ctx *ctx, struct sirt_source *src,
 		  struct poll_tally *t, struct sirt_err *err)
 {
 	size_t i;
-	int rc = 0;
+	int rc = 0, acks_tx = 0;
 
 	if (batching && sirt_store_batch_commit(ctx->store, err) < 0)
 		rc = -1;
+	/* The acks of a group in one transaction: a source that keeps its
+	 * position in the store (mbox) writes it once per group, not once
+	 * (and one fsync) per message.  Lost, it only makes the next run
+	 * read those messages again, as duplicates. */
+	if (rc == 0 && batching && *np > 1) {
+		if (sirt_store_begin(ctx->store, err) < 0)
+			rc = -1;
+		else
+			acks_tx = 1;
+	}
 	for (i = 0; i < *np; i++) {
 		if (rc == 0 && src->ops->ack(src, &p[i].sm, err) < 0)
 			rc = -1;
 		if (rc == 0)
 			report(ctx, src->conf, &p[i].sm, &p[i].r, t);
 		sirt_source_msg_release(&p[i].sm);
+	}
+	if (acks_tx) {
+		if (rc == 0 && sirt_store_commit(ctx->store, err) < 0)
+			rc = -1;
+		else if (rc < 0)
+			sirt_store_rollback(ctx->store);
 	}
 	*np = 0;
 	return rc;
