@@ -384,6 +384,22 @@ struct walk {
 #define REPARSE_FACTOR 16
 #define REPARSE_SLACK (1024 * 1024)
 
+/* Charge n bytes parsed again to the budget; 0 if past it. */
+static int reparse_room(struct walk *w, size_t n)
+{
+	if (w->reparsed + n > REPARSE_FACTOR * w->base_len + REPARSE_SLACK)
+		return 0;
+	w->reparsed += n;
+	return 1;
+}
+
+/* Is [p, p+n) in the buffer being parsed?  Only there may a part be
+ * parsed again: parse_mime moves its header lines in place. */
+static int in_base(const struct walk *w, const char *p, size_t n)
+{
+	return p >= w->base && n <= w->base_len && p - w->base <= (ptrdiff_t)(w->base_len - n);
+}
+
 static char *content_type_str(const struct mailmime_content *ct)
 {
 	const char *t = "text";
@@ -869,7 +885,7 @@ static void walk_multipart(struct walk *w, const struct mailmime *mm, int idx,
 	clistiter *c;
 	const struct mailmime **kids;
 	size_t cost;
-	int same = 1, digest;
+	int digest;
 
 	if (!mm->mm_content_type || !mm->mm_body ||
 	    mm->mm_body->dt_type != MAILMIME_DATA_TEXT ||
@@ -887,24 +903,9 @@ static void walk_multipart(struct walk *w, const struct mailmime *mm, int idx,
 		goto libetpan;
 	p = mm->mm_body->dt_data.dt_text.dt_data;
 	len = mm->mm_body->dt_data.dt_text.dt_length;
-	if (p < w->base || p + len > w->base + w->base_len)
+	if (!in_base(w, p, len))
 		goto libetpan;  /* not the buffer being parsed: read as is */
 	n = split_ranges(p, len, bnd, (size_t)w->lim->max_parts + 1, &r);
-	c = mm->mm_data.mm_multipart.mm_mp_list ?
-	    clist_begin(mm->mm_data.mm_multipart.mm_mp_list) : NULL;
-	for (i = 0; i < n && same; i++, c = c ? clist_next(c) : NULL) {
-		const struct mailmime *ch = c ? clist_content(c) : NULL;
-
-		/* libetpan skips empty lines after a delimiter and reads
-		 * what follows as the part's headers; a part that starts
-		 * with an empty line has none (and is a message in a
-		 * digest), so its reading is not ours then */
-		if (!ch || ch->mm_mime_start != p + r[i].s ||
-		    ch->mm_mime_start + ch->mm_length != p + r[i].e)
-			same = 0;
-	}
-	if (c)
-		same = 0;
 	if (n == 0) {
 		/* no delimiter at all: libetpan's reading if it has one,
 		 * else the body is text; do not lose it */
@@ -921,13 +922,12 @@ static void walk_multipart(struct walk *w, const struct mailmime *mm, int idx,
 			add_text_leaf(w, idx, depth, p, len);
 		return;
 	}
-	if (same) {
-		free(r);
-		goto libetpan;
-	}
 	/* libetpan's children that are the RFC 2046 parts are taken from
 	 * its tree, the others parsed again -- within the budget: past it,
-	 * libetpan's reading of this multipart stands */
+	 * libetpan's reading of this multipart stands.  (libetpan skips
+	 * empty lines after a delimiter and reads what follows as the
+	 * part's headers; a part that starts with an empty line has none,
+	 * and is a message in a digest, so its reading is not ours then.) */
 	kids = sirt_xcalloc(n, sizeof(*kids));
 	c = mm->mm_data.mm_multipart.mm_mp_list ?
 	    clist_begin(mm->mm_data.mm_multipart.mm_mp_list) : NULL;
@@ -946,7 +946,7 @@ static void walk_multipart(struct walk *w, const struct mailmime *mm, int idx,
 			cost += r[i].e - r[i].s;
 		}
 	}
-	if (w->reparsed + cost > REPARSE_FACTOR * w->base_len + REPARSE_SLACK) {
+	if (!reparse_room(w, cost)) {
 		/* libetpan's reading of a deep unclosed nest can lose the
 		 * innermost parts: the message is for a human, raw */
 		msg_set_unparsed(w->msg, "MIME structure too costly to read in full "
@@ -955,11 +955,10 @@ static void walk_multipart(struct walk *w, const struct mailmime *mm, int idx,
 		free(r);
 		goto libetpan;
 	}
-	w->reparsed += cost;
 	digest = strcmp(w->msg->parts[idx].content_type, "multipart/digest") == 0;
 	for (i = 0; i < n && !w->stop; i++) {
 		const char *q = p + r[i].s;
-		size_t ql = r[i].e - r[i].s, hl, hend, hbody;
+		size_t ql = r[i].e - r[i].s, hl, hbody;
 		char ct[16];
 
 		if (!ql)
@@ -969,9 +968,9 @@ static void walk_multipart(struct walk *w, const struct mailmime *mm, int idx,
 			continue;
 		}
 		hl = q[0] == '\n' ? 1 : (ql > 1 && q[0] == '\r' && q[1] == '\n') ? 2 : 0;
-		hend = msg_header_block_len(q, ql, &hbody);
 		if (digest && ql > hl &&
-		    (hl || !skel_header(q, 0, hend, "Content-Type", ct, sizeof(ct)))) {
+		    (hl || !skel_header(q, 0, msg_header_block_len(q, ql, &hbody),
+					"Content-Type", ct, sizeof(ct)))) {
 			/* a digest's part is a message/rfc822 by default, its
 			 * header block (if any) the message's, as libetpan
 			 * reads the parts it agrees on */
@@ -1037,11 +1036,7 @@ static void walk_mime(struct walk *w, const struct mailmime *mm, int parent,
 		 * libetpan read it within the outer parse: an encoded word
 		 * left open in its To: must not hide its Content-Type.  It is
 		 * parsed again for that, within the same budget. */
-		if (dl && d->dt_data.dt_text.dt_data >= w->base &&
-		    d->dt_data.dt_text.dt_data + dl <= w->base + w->base_len &&
-		    w->reparsed + dl <= REPARSE_FACTOR * w->base_len + REPARSE_SLACK) {
-			/* (in the buffer being parsed: parse_mime writes to it) */
-			w->reparsed += dl;
+		if (dl && in_base(w, d->dt_data.dt_text.dt_data, dl) && reparse_room(w, dl)) {
 			parse_mime(w, d->dt_data.dt_text.dt_data, dl, idx, depth + 1, &dummy);
 		} else {
 			walk_mime(w, mm->mm_data.mm_message.mm_msg_mime, idx, depth + 1,
@@ -1108,7 +1103,7 @@ static size_t mime_fields_last(char *p, size_t len, struct moved *mv)
 		size_t le = nl ? (size_t)(nl - p) : hend;
 
 		if (p[i] != ' ' && p[i] != '\t')
-			in_mime = is_mime_field(p + i, msg_field_name(p + i, le - i));
+			in_mime = is_mime_field(p + i, msg_field_name(p + i, le - i, NULL));
 		if (in_mime)
 			sirt_buf_add(&mime, p + i, le + 1 - i);
 		i = le + 1;

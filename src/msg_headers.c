@@ -42,7 +42,7 @@ static size_t skip_cfws(const char *p, size_t k, size_t e)
 	}
 }
 
-size_t msg_field_name(const char *p, size_t n)
+size_t msg_field_name(const char *p, size_t n, size_t *colon_r)
 {
 	size_t k, name;
 
@@ -51,7 +51,11 @@ size_t msg_field_name(const char *p, size_t n)
 	name = k;
 	if (name)
 		k = skip_cfws(p, k, n);
-	return name && k < n && p[k] == ':' ? name : 0;
+	if (!name || k >= n || p[k] != ':')
+		return 0;
+	if (colon_r)
+		*colon_r = k;
+	return name;
 }
 
 size_t msg_header_block_len(const char *p, size_t len, size_t *body_r)
@@ -68,7 +72,7 @@ size_t msg_header_block_len(const char *p, size_t len, size_t *body_r)
 			return i;
 		}
 		if (p[i] == ' ' || p[i] == '\t' ? i == 0 :
-		    !msg_field_name(p + i, ce - i)) {   /* no field: body */
+		    !msg_field_name(p + i, ce - i, NULL)) {   /* no field: body */
 			*body_r = i;
 			return i;
 		}
@@ -143,23 +147,17 @@ void msg_parse_headers(struct sirt_msg *m, const char *p, size_t len,
 			if (i >= len)
 				break;
 			{
-				const char *colon = memchr(ls, ':', ll);
-				size_t k;
+				/* the field rule of the header block; the list
+				 * keeps only names of printable ASCII */
+				size_t colon, k;
 
-				if (colon && colon > ls) {
-					namelen = (size_t)(colon - ls);
-					while (namelen && (ls[namelen - 1] == ' ' ||
-							   ls[namelen - 1] == '\t'))
-						namelen--;
-					for (k = 0; k < namelen; k++)
-						if ((unsigned char)ls[k] <= ' ' ||
-						    (unsigned char)ls[k] >= 0x7f)
-							break;
-					if (namelen && k == namelen) {
-						name = ls;
-						val = colon + 1;
-						vallen = (size_t)(ls + ll - val);
-					}
+				namelen = msg_field_name(ls, ll, &colon);
+				for (k = 0; k < namelen && (unsigned char)ls[k] < 0x7f; k++)
+					;
+				if (namelen && k == namelen) {
+					name = ls;
+					val = ls + colon + 1;
+					vallen = (size_t)(ls + ll - val);
 				}
 			}
 		}
@@ -186,9 +184,9 @@ const char *sirt_msg_header(const struct sirt_msg *msg, const char *name)
 
 /* The raw (still folded, undecoded) value of the first header of each
  * of the nn names in the block [p, p+len), found in one pass over its
- * lines: vals[k] is NULL if names[k] is absent.  A header line is
- * NAME [WSP] ":" value, the value running on over the lines that start
- * with white space. */
+ * lines: vals[k] is NULL if names[k] is absent.  A header line is a
+ * field as msg_field_name reads it, the value running on over the lines
+ * that start with white space. */
 struct rawval {
 	const char *v;
 	size_t n;
@@ -204,17 +202,16 @@ static void raw_fields(const char *p, size_t len, const char *const *names,
 		vals[k].v = NULL;
 	while (ls < end && left) {
 		const char *nl = memchr(ls, '\n', (size_t)(end - ls));
-		const char *le = nl ? nl : end, *colon, *ne;
+		const char *le = nl ? nl : end;
+		size_t name, colon = 0;
 
 		if (*ls != ' ' && *ls != '\t' &&
-		    (colon = memchr(ls, ':', (size_t)(le - ls))) != NULL) {
-			for (ne = colon; ne > ls && (ne[-1] == ' ' || ne[-1] == '\t'); ne--)
-				;
+		    (name = msg_field_name(ls, (size_t)(le - ls), &colon)) != 0) {
 			for (k = 0; k < nn; k++) {
-				const char *v = colon + 1, *e = le;
+				const char *v = ls + colon + 1, *e = le;
 
-				if (vals[k].v || strlen(names[k]) != (size_t)(ne - ls) ||
-				    strncasecmp(ls, names[k], (size_t)(ne - ls)) != 0)
+				if (vals[k].v || strlen(names[k]) != name ||
+				    strncasecmp(ls, names[k], name) != 0)
 					continue;
 				/* the value runs to the first newline not
 				 * followed by white space */

@@ -49,8 +49,10 @@ void msg_set_unparsed(struct sirt_msg *m, const char *fmt, ...)
 
 /* If the line p[0..n) is a header field -- a name of any bytes above
  * space but ':' (RFC 5322 ftext, as libetpan reads it, 8-bit too), then
- * white space and comments, then ':' -- the length of its name, else 0. */
-size_t msg_field_name(const char *p, size_t n);
+ * white space and comments, then ':' -- the length of its name, else 0;
+ * *colon_r (if not NULL) is the colon's offset.  The one field rule of
+ * the header block, its list and its typed fields. */
+size_t msg_field_name(const char *p, size_t n, size_t *colon_r);
 
 /* Length of the header block at p: it ends at its first empty line, or
  * at the first line that is no field (a first line that starts with

@@ -953,6 +953,14 @@ static void test_garbage(void **state)
 	assert_string_equal(m->parts[3].content_type, "multipart/mixed");
 	assert_string_equal(m->parts[4].filename, "evil.exe");
 	sirt_msg_free(&m);
+	/* one field rule for the block, its list and its typed fields: a
+	 * comment before the colon (RFC 5322 obsolete syntax, as libetpan
+	 * reads it) does not hide the Subject from any of them */
+	m = parse("From: a@example.org\nSubject (note) : hello\n\nbody\n");
+	assert_string_equal(m->subject, "hello");
+	assert_string_equal(sirt_msg_header(m, "Subject"), "hello");
+	assert_string_equal(m->body, "body\n");
+	sirt_msg_free(&m);
 	/* a line that is no field ends the block: the body starts there */
 	m = parse("From: a@example.org\nthis is no header\nContent-Type: text/html\n\n<b>x</b>\n");
 	assert_int_equal(m->nheaders, 1);
