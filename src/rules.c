@@ -3021,12 +3021,14 @@ static void collapse_spaces(char *out, size_t *o, const char *t, size_t n)
 	*o = k;
 }
 
+/* Zeroed bytes after a subject built here: the PCRE2 JIT reads the
+ * subject in 16-byte blocks and may touch bytes past its end. */
+#define SUBJECT_SLACK 32
+
 static char *collapse(const char *s)
 {
 	size_t n = s ? strlen(s) : 0, o = 0;
-	/* zeroed slack after the string: the PCRE2 JIT reads the subject
-	 * in 16-byte blocks and may touch bytes past its end */
-	char *out = sirt_xmalloc(n + 1 + 32);
+	char *out = sirt_xmalloc(n + 1 + SUBJECT_SLACK);
 
 	while (s && *s) {
 		/* up to the next white space other than a plain space (or
@@ -3045,7 +3047,7 @@ static char *collapse(const char *s)
 		if (o && out[o - 1] != ' ')
 			out[o++] = ' ';
 	}
-	memset(out + o, 0, n + 1 + 32 - o);
+	memset(out + o, 0, n + 1 + SUBJECT_SLACK - o);
 	return out;
 }
 
@@ -3077,8 +3079,8 @@ static const char *body_unquoted_flat(struct evalctx *ec)
 	/* the added newline collapses to a space, unless one ends it */
 	if (same || !fn || flat[fn - 1] == ' ')
 		return flat;
-	/* as collapse() lays it out: zeroed slack for the PCRE2 JIT */
-	c = sirt_xcalloc(1, fn + 2 + 32);
+	/* laid out as collapse() does it */
+	c = sirt_xcalloc(1, fn + 2 + SUBJECT_SLACK);
 	memcpy(c, flat, fn);
 	c[fn] = ' ';
 	return own(ec, c);
@@ -3295,24 +3297,28 @@ static void prefilter(struct evalctx *ec)
 		hits.list = r->sc.pf_list;
 		hits.n = 0;
 		all = 0;
-		for (j = 0; j < fv->n && !all; j++) {
+		for (j = 0; j < fv->n && !all; j++)
 			/* everything in a parsed message is UTF-8 but the raw body */
-			if ((s->kind == FK_RAWBODY && !sirt_utf8_valid(fv->v[j].s, fv->v[j].n)) ||
-			    hs_scan(s->db, fv->v[j].s, (unsigned)fv->v[j].n, 0, r->sc.hs,
-				    hs_on_match, &hits) != HS_SUCCESS) {
-				/* Not UTF-8 (or a scan error): every pattern runs. */
-				memset(r->sc.pf_seen, 1, s->nleaves);
-				all = 1;
-			}
+			all = (s->kind == FK_RAWBODY && !sirt_utf8_valid(fv->v[j].s, fv->v[j].n)) ||
+			      hs_scan(s->db, fv->v[j].s, (unsigned)fv->v[j].n, 0, r->sc.hs,
+				      hs_on_match, &hits) != HS_SUCCESS;
+		if (all) {
+			/* Not UTF-8 (or a scan error): every piece counts as
+			 * seen, so every formula holds and every pattern runs. */
+			memset(r->sc.bcand + s->gid0, 1, s->gid1 - s->gid0);
+			for (i = 0; i < s->nrules; i++)
+				if (r->rules[s->rules[i]].prefiltered)
+					r->sc.cand[s->rules[i]] = 1;
+			continue;
 		}
 		/* The pieces seen in any value: a superset of each value's.
 		 * Only a branch that reads a piece seen can hold. */
 		memset(r->sc.bcand + s->gid0, 0, s->gid1 - s->gid0);
-		for (i = 0; !all && i < s->ntrue; i++) {
+		for (i = 0; i < s->ntrue; i++) {
 			r->sc.bcand[s->true_refs[i].b->gid] = 1;
 			r->sc.cand[s->true_refs[i].rule] = 1;
 		}
-		for (k = 0; !all && k < hits.n; k++) {
+		for (k = 0; k < hits.n; k++) {
 			size_t e = s->leaf_ref0[hits.list[k] + 1];
 			for (i = s->leaf_ref0[hits.list[k]]; i < e; i++) {
 				const struct bref *ref = &s->leaf_refs[i];
@@ -3322,21 +3328,6 @@ static void prefilter(struct evalctx *ec)
 				r->sc.bcand[ref->b->gid] = 1;
 				r->sc.cand[ref->rule] = 1;
 			}
-		}
-		for (i = 0; all && i < s->nrules; i++) {
-			const struct rule *ru = &r->rules[s->rules[i]];
-			int any = 0;
-			if (!ru->prefiltered)
-				continue;
-			for (j = 0; j < ru->nbr; j++) {
-				const struct branch *b = &ru->br[j];
-				int c = b->len == 0 ||
-					pf_eval(b->prog, b->len, r->sc.pf_seen, r->sc.pf_stack);
-				r->sc.bcand[b->gid] = (unsigned char)c;
-				any |= c;
-			}
-			if (any)
-				r->sc.cand[s->rules[i]] = 1;
 		}
 	}
 #else
