@@ -59,12 +59,13 @@ const char *sirt_ctx_rules_dir(const struct sirt_ctx *ctx)
 
 int sirt_ctx_rules(struct sirt_ctx *ctx, struct sirt_err *err)
 {
-	const char *dir = sirt_ctx_rules_dir(ctx);
 	struct sirt_buf cache = SIRT_BUF_INIT;
+	const char *dir;
 	int rc;
 
 	if (ctx->rules || ctx->rules_tried)
-		return 0;
+		return 0;  /* every message asks: no stat() for each */
+	dir = sirt_ctx_rules_dir(ctx);
 	/* The compiled prefilter is cached beside the database. */
 	if (ctx->cfg && ctx->cfg->store_path) {
 		char *sp = sirt_xstrdup(ctx->cfg->store_path);

@@ -129,19 +129,6 @@ fail_nobegin:
 static int analyse(struct sirt_ctx *ctx, const void *raw, size_t len,
 		   const struct sirt_intake_opts *opts, const char *raw_sha,
 		   struct sirt_msg **msg_r, struct sirt_verdict *v,
-		   char **crypto_json_r, struct sirt_err *err);
-
-int sirt_intake_analyse(struct sirt_ctx *ctx, const void *raw, size_t len,
-			const struct sirt_intake_opts *opts,
-			struct sirt_msg **msg_r, struct sirt_verdict *v,
-			char **crypto_json_r, struct sirt_err *err)
-{
-	return analyse(ctx, raw, len, opts, NULL, msg_r, v, crypto_json_r, err);
-}
-
-static int analyse(struct sirt_ctx *ctx, const void *raw, size_t len,
-		   const struct sirt_intake_opts *opts, const char *raw_sha,
-		   struct sirt_msg **msg_r, struct sirt_verdict *v,
 		   char **crypto_json_r, struct sirt_err *err)
 {
 	struct sirt_msg *msg = NULL;
@@ -203,6 +190,14 @@ static int analyse(struct sirt_ctx *ctx, const void *raw, size_t len,
 		sirt_verdict_redact(v);
 	*msg_r = msg;
 	return 0;
+}
+
+int sirt_intake_analyse(struct sirt_ctx *ctx, const void *raw, size_t len,
+			const struct sirt_intake_opts *opts,
+			struct sirt_msg **msg_r, struct sirt_verdict *v,
+			char **crypto_json_r, struct sirt_err *err)
+{
+	return analyse(ctx, raw, len, opts, NULL, msg_r, v, crypto_json_r, err);
 }
 
 int sirt_intake(struct sirt_ctx *ctx, const void *raw, size_t len,
