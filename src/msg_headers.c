@@ -138,7 +138,8 @@ void msg_parse_headers(struct sirt_msg *m, const char *p, size_t len,
 							cap * sizeof(*m->headers));
 					}
 					h = &m->headers[m->nheaders++];
-					n = sirt_utf8_sanitize(name, namelen);
+					/* printable ASCII (the loop below) */
+					n = sirt_xstrndup(name, namelen);
 					h->name = n;
 					h->value = msg_decode_header(val, vallen);
 				}

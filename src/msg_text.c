@@ -6,6 +6,7 @@
 #include <iconv.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -264,6 +265,40 @@ static iconv_t iconv_get(const char *name, int *owned_r)
 	return cd;
 }
 
+/* No byte of [p, p+len) has bit 7 set. */
+static int is_ascii(const unsigned char *p, size_t len)
+{
+	size_t i = 0;
+
+	for (; len - i >= 8; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, p + i, 8);
+		if (w & UINT64_C(0x8080808080808080))
+			return 0;
+	}
+	for (; i < len; i++)
+		if (p[i] & 0x80)
+			return 0;
+	return 1;
+}
+
+/* An iconv name (lower case, as charset_for_iconv gives it) of a
+ * single-byte charset whose bytes below 0x80 are ASCII.  Not UTF-7,
+ * the ISO-2022 family, HZ or UTF-16/32: their 7-bit bytes are not
+ * ASCII text. */
+static int ascii_superset(const char *name)
+{
+	static const char *const pre[] = { "iso-8859-", "iso8859-",
+		"iso_8859-", "windows-125", "cp125", "koi8-" };
+	size_t i;
+
+	for (i = 0; i < sizeof(pre) / sizeof(pre[0]); i++)
+		if (strncasecmp(name, pre[i], strlen(pre[i])) == 0)
+			return 1;
+	return 0;
+}
+
 char *msg_to_utf8(const char *cs, const void *data, size_t len)
 {
 	const unsigned char *p = data;
@@ -277,6 +312,11 @@ char *msg_to_utf8(const char *cs, const void *data, size_t len)
 	name = charset_for_iconv(cs, tmp, sizeof(tmp));
 	if (!name)
 		return guess_to_utf8(p, len);
+	/* 7-bit text in a charset whose 7-bit half is ASCII is already
+	 * UTF-8: most "iso-8859-1" and "windows-1252" parts are plain
+	 * English, and iconv costs more than the rest of their parse */
+	if (ascii_superset(name) && is_ascii(p, len))
+		return sirt_utf8_sanitize(data, len);
 	cd = iconv_get(name, &owned);
 	if (cd == (iconv_t)-1)
 		return guess_to_utf8(p, len);
@@ -329,33 +369,72 @@ void msg_charconv_install(void)
 	extended_charconv = etpan_charconv;
 }
 
+/* Bytes msg_decode_header must look at: C0 controls (CR, LF, tab),
+ * DEL and 8-bit bytes, and '=' (an encoded word starts "=?").  The
+ * position of the first in [p+i, p+len), eight bytes at a time. */
+static size_t hdr_next_special(const unsigned char *p, size_t i, size_t len)
+{
+	while (len - i >= 8) {
+		uint64_t w, lo, hi, eq;
+
+		memcpy(&w, p + i, 8);
+		lo = (w - UINT64_C(0x2020202020202020)) & ~w;
+		hi = w | (w + UINT64_C(0x0101010101010101));
+		eq = w ^ UINT64_C(0x3d3d3d3d3d3d3d3d);
+		eq = (eq - UINT64_C(0x0101010101010101)) & ~eq;
+		if ((lo | hi | eq) & UINT64_C(0x8080808080808080))
+			break;
+		i += 8;
+	}
+	while (i < len && p[i] >= 0x20 && p[i] < 0x7f && p[i] != '=')
+		i++;
+	return i;
+}
+
 char *msg_decode_header(const char *value, size_t len)
 {
+	const unsigned char *v = (const unsigned char *)value;
 	struct sirt_buf u;
 	char *dec = NULL, *res;
-	size_t i, idx = 0, start;
+	size_t i = 0, j, start, idx = 0;
+	int plain = 1, eq = 0;   /* printable ASCII, no encoded word */
 
-	/* unfold: drop CR LF before whitespace, other bare CR/LF too */
+	/* unfold: drop CR LF before whitespace, other bare CR/LF too;
+	 * every input byte gives at most one output byte: write in place */
 	sirt_buf_init(&u);
-	/* every input byte gives at most one output byte: write in place */
 	sirt_buf_grow(&u, len);
-	for (i = 0; i < len; i++) {
-		if (value[i] == '\r' || value[i] == '\n') {
+	while (i < len) {
+		j = hdr_next_special(v, i, len);
+		memcpy(u.data + u.len, v + i, j - i);
+		u.len += j - i;
+		if (j >= len)
+			break;
+		i = j;
+		if (v[i] == '\r' || v[i] == '\n') {
 			/* a fold and the whitespace after it become one space */
 			size_t k = i;
 
-			while (k < len && (value[k] == '\r' || value[k] == '\n'))
+			while (k < len && (v[k] == '\r' || v[k] == '\n'))
 				k++;
-			if (k < len && (value[k] == ' ' || value[k] == '\t')) {
-				while (k < len && (value[k] == ' ' || value[k] == '\t'))
+			if (k < len && (v[k] == ' ' || v[k] == '\t')) {
+				while (k < len && (v[k] == ' ' || v[k] == '\t'))
 					k++;
 				if (!u.len || u.data[u.len - 1] != ' ')
 					u.data[u.len++] = ' ';
 			}
-			i = k - 1;
+			i = k;
 			continue;
 		}
-		u.data[u.len++] = value[i] == '\t' ? ' ' : value[i];
+		if (v[i] == '\t')
+			u.data[u.len++] = ' ';
+		else {
+			if (v[i] == '=')
+				eq = 1;
+			else
+				plain = 0;
+			u.data[u.len++] = (char)v[i];
+		}
+		i++;
 	}
 	u.data[u.len] = '\0';
 	/* trim */
@@ -365,12 +444,12 @@ char *msg_decode_header(const char *value, size_t len)
 	while (u.len > start && u.data[u.len - 1] == ' ')
 		u.data[--u.len] = '\0';
 	/* Most values are printable ASCII without encoded words: the
-	 * unfolded text is the answer (sanitizing would copy it unchanged). */
-	for (i = start; i < u.len; i++)
-		if ((unsigned char)u.data[i] < 0x20 || (unsigned char)u.data[i] >= 0x7f ||
-		    (u.data[i] == '=' && u.data[i + 1] == '?'))
-			break;
-	if (i == u.len) {
+	 * unfolded text is the answer (sanitizing would copy it unchanged).
+	 * ("=" then a fold then "?" is no encoded word: libetpan reads
+	 * the unfolded text, so look at that.) */
+	if (plain && eq && memmem(u.data + start, u.len - start, "=?", 2))
+		plain = 0;
+	if (plain) {
 		if (start)
 			memmove(u.data, u.data + start, u.len - start + 1);
 		return sirt_buf_detach(&u, NULL);
@@ -510,22 +589,63 @@ char *msg_html_meta_charset(const char *html, size_t len)
 	return NULL;
 }
 
-static int name_in(const char *name, const char *const *list)
+/* What an element means to the text: skipped with all it holds
+ * (script, style, head...), a block (a line of its own), a table cell. */
+enum { HTML_SKIP = 1, HTML_BLOCK = 2 };
+
+struct html_el {
+	const char *name;
+	int what;
+};
+
+/* sorted by name (strcmp), for bsearch */
+static const struct html_el html_els[] = {
+	{ "address", HTML_BLOCK }, { "applet", HTML_SKIP },
+	{ "article", HTML_BLOCK }, { "aside", HTML_BLOCK },
+	{ "blockquote", HTML_BLOCK }, { "body", HTML_BLOCK },
+	{ "caption", HTML_BLOCK }, { "center", HTML_BLOCK },
+	{ "dd", HTML_BLOCK }, { "details", HTML_BLOCK }, { "div", HTML_BLOCK },
+	{ "dl", HTML_BLOCK }, { "dt", HTML_BLOCK },
+	{ "fieldset", HTML_BLOCK }, { "figcaption", HTML_BLOCK },
+	{ "figure", HTML_BLOCK }, { "footer", HTML_BLOCK },
+	{ "form", HTML_BLOCK }, { "h1", HTML_BLOCK }, { "h2", HTML_BLOCK },
+	{ "h3", HTML_BLOCK }, { "h4", HTML_BLOCK }, { "h5", HTML_BLOCK },
+	{ "h6", HTML_BLOCK }, { "head", HTML_SKIP }, { "header", HTML_BLOCK },
+	{ "hr", HTML_BLOCK }, { "html", HTML_BLOCK }, { "legend", HTML_BLOCK },
+	{ "li", HTML_BLOCK }, { "main", HTML_BLOCK }, { "math", HTML_SKIP },
+	{ "nav", HTML_BLOCK }, { "object", HTML_SKIP }, { "ol", HTML_BLOCK },
+	{ "option", HTML_BLOCK }, { "p", HTML_BLOCK }, { "pre", HTML_BLOCK },
+	{ "script", HTML_SKIP }, { "section", HTML_BLOCK },
+	{ "style", HTML_SKIP }, { "summary", HTML_BLOCK }, { "svg", HTML_SKIP },
+	{ "table", HTML_BLOCK }, { "tbody", HTML_BLOCK },
+	{ "template", HTML_SKIP }, { "tfoot", HTML_BLOCK },
+	{ "thead", HTML_BLOCK }, { "title", HTML_SKIP }, { "tr", HTML_BLOCK },
+	{ "ul", HTML_BLOCK },
+};
+
+static int html_el_cmp(const void *key, const void *el)
 {
-	for (; *list; list++)
-		if (strcasecmp(name, *list) == 0)
-			return 1;
-	return 0;
+	return strcmp(key, ((const struct html_el *)el)->name);
 }
 
-static const char *const html_skip[] = { "script", "style", "head", "title",
-	"template", "object", "applet", "svg", "math", NULL };
-static const char *const html_block[] = { "p", "div", "li", "ul", "ol",
-	"tr", "table", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre",
-	"hr", "section", "article", "header", "footer", "nav", "aside", "dd",
-	"dt", "dl", "form", "fieldset", "address", "center", "main", "figure",
-	"figcaption", "tbody", "thead", "tfoot", "caption", "body", "html",
-	"option", "details", "summary", "legend", NULL };
+/* The element's HTML_* class, 0 for the rest.  libxml2 gives names in
+ * lower case; others are lowered here so that nothing depends on it. */
+static int html_what(const char *name)
+{
+	char low[16];
+	const struct html_el *e;
+	size_t i;
+
+	for (i = 0; name[i]; i++) {
+		if (i + 1 >= sizeof(low))
+			return 0;   /* longer than any name above */
+		low[i] = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] | 0x20) : name[i];
+	}
+	low[i] = '\0';
+	e = bsearch(low, html_els, sizeof(html_els) / sizeof(html_els[0]),
+		    sizeof(html_els[0]), html_el_cmp);
+	return e ? e->what : 0;
+}
 
 struct html_out {
 	struct sirt_buf *b;
@@ -598,10 +718,12 @@ static void html_start(void *ctx, const xmlChar *xname, const xmlChar **attrs)
 	struct html_out *o = ctx;
 	const char *name = (const char *)xname;
 	size_t i;
+	int what;
 
 	if (!name)
 		return;
-	if (name_in(name, html_skip)) {
+	what = html_what(name);
+	if (what == HTML_SKIP) {
 		o->skip++;
 		return;
 	}
@@ -622,7 +744,7 @@ static void html_start(void *ctx, const xmlChar *xname, const xmlChar **attrs)
 	}
 	if (strcasecmp(name, "td") == 0 || strcasecmp(name, "th") == 0)
 		html_text(o, " ");
-	if (name_in(name, html_block))
+	if (what == HTML_BLOCK)
 		html_newline(o);
 	if (strcasecmp(name, "pre") == 0)
 		o->pre++;
@@ -633,10 +755,12 @@ static void html_end(void *ctx, const xmlChar *xname)
 {
 	struct html_out *o = ctx;
 	const char *name = (const char *)xname;
+	int what;
 
 	if (!name)
 		return;
-	if (name_in(name, html_skip)) {
+	what = html_what(name);
+	if (what == HTML_SKIP) {
 		if (o->skip)
 			o->skip--;
 		return;
@@ -645,7 +769,7 @@ static void html_end(void *ctx, const xmlChar *xname)
 		return;
 	if (strcasecmp(name, "pre") == 0 && o->pre > 0)
 		o->pre--;
-	if (name_in(name, html_block))
+	if (what == HTML_BLOCK)
 		html_newline(o);
 }
 

@@ -397,34 +397,61 @@ int sirt_utf8_valid(const char *s, size_t n)
 	return 1;
 }
 
-char *sirt_utf8_sanitize(const char *s, size_t n)
+/* Length of the prefix of p[0, n) that sirt_utf8_sanitize keeps as it
+ * is: printable ASCII, tab, newline and well-formed UTF-8 sequences. */
+static size_t utf8_clean_prefix(const unsigned char *p, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	char *out, *o;
-	size_t i = 0, k, run;
+	size_t i = 0, k;
 
-	/* Worst case: every byte becomes U+FFFD (3 bytes). */
-	if (n > ((size_t)-1 - 1) / 3)
-		abort();
-	out = o = sirt_xmalloc(n * 3 + 1);
 	while (i < n) {
-		/* Fast path: a run of printable ASCII, tab and newline;
-		 * first eight bytes at a time while all are 0x20-0x7e. */
-		run = i;
-		while (n - run >= 8) {
+		/* eight bytes at a time while all are 0x20-0x7e */
+		while (n - i >= 8) {
 			uint64_t w, lo, hi;
 
-			memcpy(&w, p + run, 8);
+			memcpy(&w, p + i, 8);
 			/* a byte < 0x20, or >= 0x7f (0x7f + 1 sets bit 7) */
 			lo = (w - UINT64_C(0x2020202020202020)) & ~w;
 			hi = w | (w + UINT64_C(0x0101010101010101));
 			if ((lo | hi) & UINT64_C(0x8080808080808080))
 				break;
-			run += 8;
+			i += 8;
 		}
-		while (run < n && ((p[run] >= 0x20 && p[run] < 0x7f) ||
-				   p[run] == '\n' || p[run] == '\t'))
-			run++;
+		if (i >= n)
+			break;
+		if ((p[i] >= 0x20 && p[i] < 0x7f) || p[i] == '\n' || p[i] == '\t') {
+			i++;
+			continue;
+		}
+		k = sirt_utf8_seq(p + i, n - i);
+		if (k < 2)
+			break;   /* malformed, or a control byte */
+		i += k;
+	}
+	return i;
+}
+
+char *sirt_utf8_sanitize(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char *out, *o;
+	size_t i, k, run;
+
+	/* Most text is clean: one allocation of the exact size. */
+	i = utf8_clean_prefix(p, n);
+	if (i == n) {
+		out = sirt_xmalloc(n + 1);
+		memcpy(out, p, n);
+		out[n] = '\0';
+		return out;
+	}
+	/* Worst case: every byte becomes U+FFFD (3 bytes). */
+	if (n > ((size_t)-1 - 1) / 3)
+		abort();
+	out = sirt_xmalloc(n * 3 + 1);
+	memcpy(out, p, i);
+	o = out + i;
+	while (i < n) {
+		run = i + utf8_clean_prefix(p + i, n - i);
 		if (run > i) {
 			memcpy(o, p + i, run - i);
 			o += run - i;
@@ -435,19 +462,12 @@ char *sirt_utf8_sanitize(const char *s, size_t n)
 		if (!k) {
 			memcpy(o, "\xef\xbf\xbd", 3);
 			o += 3;
-			i++;
-		} else if (k == 1) {
+		} else if (p[i] != '\r') {
 			/* C0 controls and DEL; CR is dropped (CRLF -> LF) */
-			if (p[i] != '\r') {
-				memcpy(o, "\xef\xbf\xbd", 3);
-				o += 3;
-			}
-			i++;
-		} else {
-			memcpy(o, p + i, k);
-			o += k;
-			i += k;
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
 		}
+		i++;
 	}
 	*o = '\0';
 	/* Give back the slack when it is large. */
