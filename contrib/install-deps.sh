@@ -5,7 +5,7 @@ set -eu
 PKGS="build-essential pkg-config git ca-certificates
  libetpan-dev libgpgme-dev gnupg libpcre2-dev libsqlite3-dev
  libcurl4-gnutls-dev libgnutls28-dev libjansson-dev libinih-dev libxml2-dev
- libcmocka-dev libvectorscan-dev
+ libcmocka-dev libvectorscan-dev libjemalloc-dev
  clang libclang-rt-14-dev valgrind sqlite3 pcre2-utils python3 openssl jq
  dovecot-imapd dovecot-core isync"
 if [ "$(id -u)" != 0 ]; then

@@ -35,7 +35,8 @@ void sirt_daemon_tune_memory(void)
 	 * SQLite, the fetch buffers).  With glibc's defaults the heap top
 	 * is trimmed and regrown around every message (brk + TLB flush),
 	 * which measured as 2-3x the whole pipeline's time on a VM.  Keep
-	 * up to 32 MB of free heap instead; the peak RSS is unchanged. */
+	 * up to 32 MB of free heap instead; the peak RSS is unchanged.
+	 * (glibc's malloc only: a build linked with jemalloc ignores it.) */
 	mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);
 	mallopt(M_TOP_PAD, 4 * 1024 * 1024);
 	mallopt(M_MMAP_THRESHOLD, 8 * 1024 * 1024);

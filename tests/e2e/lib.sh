@@ -17,7 +17,10 @@ trap cleanup EXIT
 # sirt ARGS...: run the binary (under valgrind when SIRT_VALGRIND=1).
 sirt() {
 	if [ "${SIRT_VALGRIND:-0}" = 1 ]; then
+		# --soname-synonyms: memcheck takes over jemalloc's malloc
+		# as it does glibc's (sirt links jemalloc when built with it)
 		valgrind -q --child-silent-after-fork=yes --leak-check=full --errors-for-leak-kinds=definite,indirect \
+			--soname-synonyms=somalloc=*jemalloc* \
 			--error-exitcode=99 "$SIRT_BIN" "$@"
 	else
 		"$SIRT_BIN" "$@"
