@@ -115,13 +115,13 @@ static void prescan(const char *p, size_t len, struct prescan *ps)
 		ps->containers++;
 }
 
-/* Skeleton scan: libetpan parses a nested entity by rescanning its whole
- * range at every level, so nesting costs depth x size before we can look
- * at the tree.  This iterative scan follows the same rules (first
- * Content-Type, boundary= of multipart, message/rfc822 unless base64/QP,
- * digest parts default to messages, empty lines after a boundary line
- * skipped) and stops at the depth limit, so libetpan only ever sees
- * inputs whose nesting is within it.  Work is O(size x limit). */
+/* Skeleton scan: each level of nesting splits its body again, so a deep
+ * nest costs its depth times its size.  This iterative scan follows the
+ * walk's rules (header block, first Content-Type, boundary= of multipart,
+ * the parts RFC 2046 delimits, message/rfc822 unless base64/QP, digest
+ * parts without Content-Type are messages) and stops at the depth limit,
+ * so a message nested past it is refused before any part is built.
+ * Work is O(size x limit). */
 
 struct skel_item {
 	size_t s, e;
@@ -282,11 +282,6 @@ static int skel_depth(const char *p, size_t len, int max_depth, size_t max_items
 				}
 				in_part = !close;
 				part_s = le + 1;
-				/* libetpan skips empty lines after the delimiter */
-				while (part_s < it.e && (p[part_s] == '\n' ||
-					 (p[part_s] == '\r' && part_s + 1 < it.e &&
-					  p[part_s + 1] == '\n')))
-					part_s += p[part_s] == '\n' ? 1 : 2;
 				if (close)
 					break;
 			}
@@ -372,33 +367,8 @@ struct walk {
 	int src_buf;
 	int from_crypto;
 	int stop;
-	size_t reparsed;     /* bytes parsed again by walk_multipart */
+	int scanned;         /* the depth pre-scan ran */
 };
-
-/* walk_multipart parses again a part whose range libetpan read
- * differently.  Nested that way at every level, a hostile message would
- * cost its depth times its size; past this many times the input (plus
- * some slack) libetpan's own reading of the rest is kept and the message
- * is flagged for a human.  A truncated forward a few levels deep stays
- * well within it. */
-#define REPARSE_FACTOR 16
-#define REPARSE_SLACK (1024 * 1024)
-
-/* Charge n bytes parsed again to the budget; 0 if past it. */
-static int reparse_room(struct walk *w, size_t n)
-{
-	if (w->reparsed + n > REPARSE_FACTOR * w->base_len + REPARSE_SLACK)
-		return 0;
-	w->reparsed += n;
-	return 1;
-}
-
-/* Is [p, p+n) in the buffer being parsed?  Only there may a part be
- * parsed again: parse_mime moves its header lines in place. */
-static int in_base(const struct walk *w, const char *p, size_t n)
-{
-	return p >= w->base && n <= w->base_len && p - w->base <= (ptrdiff_t)(w->base_len - n);
-}
 
 static char *content_type_str(const struct mailmime_content *ct)
 {
@@ -648,17 +618,19 @@ static int add_part(struct walk *w, int parent, int depth,
 static size_t distinct_strings(const struct sirt_buf *buf, size_t max,
 			       char ***arr_r);
 
-/* Decode a leaf: data, text (and links for HTML). */
-static void decode_leaf(struct sirt_part *p, const struct mailmime *mm)
+/* Decode a leaf whose body is [body, body+blen): data, text (and links
+ * for HTML).  The transfer encoding is the one libetpan read from its
+ * fields. */
+static void decode_leaf(struct sirt_part *p, const struct mailmime *mm,
+			const char *body, size_t blen)
 {
 	const struct mailmime_data *d = mm->mm_body;
+	int enc = d ? d->dt_encoding : MAILMIME_MECHANISM_7BIT;
 	char *res = NULL;
 	size_t rlen = 0, idx = 0;
 
-	if (d && d->dt_type == MAILMIME_DATA_TEXT && d->dt_data.dt_text.dt_data &&
-	    mailmime_part_parse(d->dt_data.dt_text.dt_data,
-				d->dt_data.dt_text.dt_length, &idx, d->dt_encoding,
-				&res, &rlen) == MAILIMF_NO_ERROR && res) {
+	if (mailmime_part_parse(body, blen, &idx, enc, &res, &rlen) == MAILIMF_NO_ERROR &&
+	    res) {
 		p->data = sirt_xmalloc(rlen + 1);
 		memcpy(p->data, res, rlen);
 		p->data[rlen] = '\0';
@@ -784,32 +756,6 @@ static size_t split_ranges(const char *p, size_t len, const char *bnd,
 	return n;
 }
 
-/* Start of an entity whose libetpan start is s: libetpan skips empty
- * lines after a boundary line, but they belong to the entity (a part
- * without headers starts with one). lo bounds the walk back. */
-static const char *entity_start(const char *s, const char *lo)
-{
-	const char *u;
-
-	for (;;) {
-		u = s;
-		if (u > lo && u[-1] == '\n')
-			u--;
-		else
-			break;
-		if (u > lo && u[-1] == '\r')
-			u--;
-		if (u > lo && u[-1] == '\n')
-			s = u;
-		else
-			break;
-	}
-	return s;
-}
-
-static void walk_mime(struct walk *w, const struct mailmime *mm, int parent,
-		      int depth, const char *ent_start);
-
 /* Room for one more part at depth?  If not, the message is flagged
  * unparsed with the limit it broke and the walk stops: a part is never
  * dropped silently. */
@@ -870,90 +816,40 @@ static void add_text_leaf(struct walk *w, int parent, int depth,
 	q->text = msg_to_utf8(NULL, q->data, q->size);
 }
 
-/* Children of multipart node mm (part idx).  libetpan's are used when they
- * are the parts RFC 2046 delimits; when it dropped them (an empty part,
- * an unclosed last delimiter) or cut them elsewhere (empty lines after a
- * delimiter), each delimited part it did not read the same is parsed as
- * an entity in place, so that offsets still refer to the input. */
+/* Children of multipart part idx, whose body is [p, p+len): the parts
+ * RFC 2046 delimits (split_ranges), each parsed as an entity in place,
+ * so that offsets refer to the input.  A part of a digest without a
+ * Content-Type, or that starts with an empty line (no headers), is a
+ * message/rfc822 and its bytes are the message. */
 static void walk_multipart(struct walk *w, const struct mailmime *mm, int idx,
-			   int depth)
+			   int depth, const char *p, size_t len)
 {
-	const char *bv, *p;
+	const char *bv;
 	char bnd[256];
-	size_t bl = 0, len, n, i, dummy;
+	size_t bl = 0, n, i, dummy, k = 0;
 	struct range *r = NULL;
-	clistiter *c;
-	const struct mailmime **kids;
-	size_t cost;
 	int digest;
 
-	if (!mm->mm_content_type || !mm->mm_body ||
-	    mm->mm_body->dt_type != MAILMIME_DATA_TEXT ||
-	    !mm->mm_body->dt_data.dt_text.dt_data ||
-	    !(bv = mailmime_content_param_get(mm->mm_content_type, "boundary")))
-		goto libetpan;
-	while (*bv == '"')
+	bv = mm->mm_content_type ?
+	     mailmime_content_param_get(mm->mm_content_type, "boundary") : NULL;
+	while (bv && *bv == '"')
 		bv++;
-	while (bv[bl] && bv[bl] != '"' && bl + 1 < sizeof(bnd)) {
+	while (bv && bv[bl] && bv[bl] != '"' && bl + 1 < sizeof(bnd)) {
 		bnd[bl] = bv[bl];
 		bl++;
 	}
 	bnd[bl] = '\0';
-	if (!bl)
-		goto libetpan;
-	p = mm->mm_body->dt_data.dt_text.dt_data;
-	len = mm->mm_body->dt_data.dt_text.dt_length;
-	if (!in_base(w, p, len))
-		goto libetpan;  /* not the buffer being parsed: read as is */
-	n = split_ranges(p, len, bnd, (size_t)w->lim->max_parts + 1, &r);
+	n = bl ? split_ranges(p, len, bnd, (size_t)w->lim->max_parts + 1, &r) : 0;
 	if (n == 0) {
-		/* no delimiter at all: libetpan's reading if it has one,
-		 * else the body is text; do not lose it */
-		size_t k = 0;
-
+		/* no part delimited (no delimiter, or a close one alone):
+		 * the body is text; do not lose it */
 		free(r);
-		if (mm->mm_data.mm_multipart.mm_mp_list &&
-		    clist_begin(mm->mm_data.mm_multipart.mm_mp_list))
-			goto libetpan;
 		while (k < len && (p[k] == '\n' || p[k] == '\r' || p[k] == ' ' ||
 				   p[k] == '\t'))
 			k++;
 		if (k < len)
 			add_text_leaf(w, idx, depth, p, len);
 		return;
-	}
-	/* libetpan's children that are the RFC 2046 parts are taken from
-	 * its tree, the others parsed again -- within the budget: past it,
-	 * libetpan's reading of this multipart stands.  (libetpan skips
-	 * empty lines after a delimiter and reads what follows as the
-	 * part's headers; a part that starts with an empty line has none,
-	 * and is a message in a digest, so its reading is not ours then.) */
-	kids = sirt_xcalloc(n, sizeof(*kids));
-	c = mm->mm_data.mm_multipart.mm_mp_list ?
-	    clist_begin(mm->mm_data.mm_multipart.mm_mp_list) : NULL;
-	for (i = 0, cost = 0; i < n; i++) {
-		const char *q = p + r[i].s;
-		const struct mailmime *ch = NULL;
-
-		/* in order: one that starts before this range is no part */
-		while (c && (ch = clist_content(c)) && ch->mm_mime_start < q)
-			c = clist_next(c);
-		if (c && (ch = clist_content(c)) && ch->mm_mime_start == q &&
-		    ch->mm_mime_start + ch->mm_length == p + r[i].e) {
-			kids[i] = ch;
-			c = clist_next(c);
-		} else {
-			cost += r[i].e - r[i].s;
-		}
-	}
-	if (!reparse_room(w, cost)) {
-		/* libetpan's reading of a deep unclosed nest can lose the
-		 * innermost parts: the message is for a human, raw */
-		msg_set_unparsed(w->msg, "MIME structure too costly to read in full "
-				 "(parts read again %zu bytes)", w->reparsed + cost);
-		free(kids);
-		free(r);
-		goto libetpan;
 	}
 	digest = strcmp(w->msg->parts[idx].content_type, "multipart/digest") == 0;
 	for (i = 0; i < n && !w->stop; i++) {
@@ -963,17 +859,10 @@ static void walk_multipart(struct walk *w, const struct mailmime *mm, int idx,
 
 		if (!ql)
 			continue;
-		if (kids[i]) {
-			walk_mime(w, kids[i], idx, depth, NULL);
-			continue;
-		}
 		hl = q[0] == '\n' ? 1 : (ql > 1 && q[0] == '\r' && q[1] == '\n') ? 2 : 0;
 		if (digest && ql > hl &&
 		    (hl || !skel_header(q, 0, msg_header_block_len(q, ql, &hbody),
 					"Content-Type", ct, sizeof(ct)))) {
-			/* a digest's part is a message/rfc822 by default, its
-			 * header block (if any) the message's, as libetpan
-			 * reads the parts it agrees on */
 			int mi = add_message_part(w, idx, depth, q, ql);
 
 			if (mi >= 0)
@@ -982,27 +871,20 @@ static void walk_multipart(struct walk *w, const struct mailmime *mm, int idx,
 			parse_mime(w, q, ql, idx, depth, &dummy);
 		}
 	}
-	free(kids);
 	free(r);
-	return;
-libetpan:
-	for (c = mm->mm_data.mm_multipart.mm_mp_list ?
-		 clist_begin(mm->mm_data.mm_multipart.mm_mp_list) : NULL;
-	     c; c = clist_next(c))
-		walk_mime(w, clist_content(c), idx, depth, NULL);
 }
 
-/* Walk libetpan's node mm into parts; ent_start overrides the entity's
- * start (children of message/rfc822 nodes, whose libetpan start is the
- * enclosing part's). Recursion is bounded by the depth limit. */
-static void walk_mime(struct walk *w, const struct mailmime *mm, int parent,
-		      int depth, const char *ent_start)
+/* The entity [s, s+len) whose MIME fields libetpan read into mm and
+ * whose body starts at s+body, as a part under parent (and its parts).
+ * Recursion is bounded by the depth limit. */
+static void walk_entity(struct walk *w, const struct mailmime *mm, int parent,
+			int depth, const char *s, size_t len, size_t body)
 {
 	struct sirt_msg *m = w->msg;
-	const char *s, *e;
 	struct sirt_part *p;
 	int idx;
 	enum sirt_part_kind kind;
+	size_t dummy;
 
 	if (w->stop || !mm || !walk_room(w, depth))
 		return;
@@ -1011,41 +893,20 @@ static void walk_mime(struct walk *w, const struct mailmime *mm, int parent,
 	       SIRT_PART_SINGLE;
 	idx = add_part(w, parent, depth, kind);
 	p = &m->parts[idx];
-	s = ent_start ? ent_start : mm->mm_mime_start;
-	e = mm->mm_mime_start + mm->mm_length;
-	if (!ent_start && parent >= 0 &&
-	    m->parts[parent].kind == SIRT_PART_MULTIPART &&
-	    m->parts[parent].src_buf == w->src_buf)
-		s = entity_start(s, w->base + m->parts[parent].entity_off);
-	if (s >= w->base && e >= s && e <= w->base + w->base_len) {
-		p->entity_off = (size_t)(s - w->base);
-		p->entity_len = (size_t)(e - s);
-	}
+	p->entity_off = (size_t)(s - w->base);
+	p->entity_len = len;
 	fill_part(p, mm);
 	switch (kind) {
 	case SIRT_PART_MULTIPART:
-		walk_multipart(w, mm, idx, depth + 1);
+		walk_multipart(w, mm, idx, depth + 1, s + body, len - body);
 		break;
-	case SIRT_PART_MESSAGE: {
-		const struct mailmime_data *d = mm->mm_body;
-		size_t dl = d && d->dt_type == MAILMIME_DATA_TEXT && d->dt_data.dt_text.dt_data ?
-			    d->dt_data.dt_text.dt_length : 0, dummy;
-
-		/* The inner message's header block is read as the top one
-		 * is (msg_header_block_len, MIME fields only), not as
-		 * libetpan read it within the outer parse: an encoded word
-		 * left open in its To: must not hide its Content-Type.  It is
-		 * parsed again for that, within the same budget. */
-		if (dl && in_base(w, d->dt_data.dt_text.dt_data, dl) && reparse_room(w, dl)) {
-			parse_mime(w, d->dt_data.dt_text.dt_data, dl, idx, depth + 1, &dummy);
-		} else {
-			walk_mime(w, mm->mm_data.mm_message.mm_msg_mime, idx, depth + 1,
-				  d ? d->dt_data.dt_text.dt_data : NULL);
-		}
+	case SIRT_PART_MESSAGE:
+		/* the inner message's header block is read as the top one
+		 * is (msg_header_block_len, MIME fields only) */
+		parse_mime(w, s + body, len - body, idx, depth + 1, &dummy);
 		break;
-	}
 	case SIRT_PART_SINGLE:
-		decode_leaf(p, mm);
+		decode_leaf(p, mm, s + body, len - body);
 		if (strncmp(p->content_type, "text/", 5) != 0 ||
 		    (p->disposition && strcmp(p->disposition, "attachment") == 0) ||
 		    p->filename)
@@ -1054,28 +915,32 @@ static void walk_mime(struct walk *w, const struct mailmime *mm, int parent,
 	}
 }
 
-/* The header block of an entity ends at its first empty line, or at a
- * line that is no "name:" field (the body then starts with that line,
- * as libetpan and Python's email read it).  libetpan reads the block
- * whole and structurally (every address list, date and message-id, about
- * a sixth of all parsing), only to keep its MIME fields; msg_headers.c
- * reads the rest itself.  So the MIME fields (Content-*, MIME-Version)
- * are moved, in order, to the end of the block, and libetpan starts at
- * them: it sees the same MIME fields and the body at the same offset.
- * It also no longer reads the other fields at all, so an encoded word or
- * a quote left open in one of them cannot make it take the following
- * lines -- MIME fields, the empty line, the body -- as part of that
- * field.
+/* An entity is read in three steps.  Its header block ends at its first
+ * empty line, or at a line that is no "name:" field (the body then starts
+ * with that line, as libetpan and Python's email read it):
+ * msg_header_block_len.  libetpan reads the MIME fields of that block
+ * only -- the type, its parameters, the transfer encoding, the
+ * disposition -- never the body: a multipart's parts are the ones RFC
+ * 2046 delimits (split_ranges), each read the same way in place, a
+ * message/rfc822's body is read as a message, a leaf's body is decoded.
+ * So each byte is scanned once per level, and libetpan's own reading of
+ * bodies (which drops empty parts, skips empty lines after a delimiter,
+ * and rescans a nested entity's whole range at every level) never
+ * matters.
  *
- * Returns where libetpan should start (0: at the start); mv->body is
- * where the body must start (or (size_t)-1 when the block has no end:
- * libetpan decides), and the bytes overwritten are in mv->saved
+ * msg_headers.c reads the other fields itself, so the MIME fields
+ * (Content-*, MIME-Version) are moved, in order, to the end of the block
+ * and libetpan starts at them.  An encoded word or a quote left open in
+ * another field cannot make it take the following lines as part of that
+ * field, and it does not parse address lists and dates for nothing.
+ *
+ * mime_fields_last: the block is [p, p+hend).  Returns where libetpan
+ * should start (0: at the start); the bytes overwritten are in mv->saved
  * (restore with mime_fields_restore). */
 struct moved {
 	char *at;               /* where the MIME fields were written */
 	char *saved;            /* the bytes that were there */
 	size_t n;
-	size_t body;            /* where the body starts */
 };
 
 static int is_mime_field(const char *name, size_t n)
@@ -1084,19 +949,16 @@ static int is_mime_field(const char *name, size_t n)
 	       (n == 12 && strncasecmp(name, "MIME-Version", 12) == 0);
 }
 
-static size_t mime_fields_last(char *p, size_t len, struct moved *mv)
+static size_t mime_fields_last(char *p, size_t hend, struct moved *mv)
 {
 	struct sirt_buf mime;
-	size_t i = 0, hend, body;
+	size_t i = 0;
 	int in_mime = 0;
 
 	mv->at = mv->saved = NULL;
 	mv->n = 0;
-	mv->body = (size_t)-1;
-	hend = msg_header_block_len(p, len, &body);
-	if (hend == 0 || hend == len)
-		return 0;  /* no header, or no end to it: libetpan decides */
-	mv->body = body;
+	if (hend == 0)
+		return 0;
 	sirt_buf_init(&mime);
 	while (i < hend) {
 		const char *nl = memchr(p + i, '\n', hend - i);
@@ -1105,7 +967,7 @@ static size_t mime_fields_last(char *p, size_t len, struct moved *mv)
 		if (p[i] != ' ' && p[i] != '\t')
 			in_mime = is_mime_field(p + i, msg_field_name(p + i, le - i, NULL));
 		if (in_mime)
-			sirt_buf_add(&mime, p + i, le + 1 - i);
+			sirt_buf_add(&mime, p + i, (le < hend ? le + 1 : hend) - i);
 		i = le + 1;
 	}
 	if (mime.len == hend) {
@@ -1131,41 +993,48 @@ static void mime_fields_restore(struct moved *mv)
 	}
 }
 
-/* Parse data[0..len) (a message or an entity) with libetpan and add its
- * parts under parent.  On success *body_r is the offset of the top
- * entity's body (its header block ends there). */
+/* Parse the entity data[0..len) (a message, a part, a decrypted entity)
+ * into parts under parent; *body_r is the offset of its body (its header
+ * block ends there).  data must be the message's own copy (msg->raw or a
+ * decrypted buffer): the header lines are moved in place, and put back
+ * before returning.  The depth pre-scan runs once, where a walk starts:
+ * the entities inside are within its reach. */
 static void parse_mime(struct walk *w, const char *data, size_t len, int parent,
 		       int depth, size_t *body_r)
 {
 	struct mailmime *root = NULL, *top;
 	const char *why = NULL;
 	struct moved mv;
-	size_t skip;
+	size_t skip, hend, body;
 	int r, many;
 
-	if (skel_depth(data, len, w->lim->max_mime_depth - depth,
-		       (size_t)w->lim->max_parts * 4 + 16, &many) >
-	    w->lim->max_mime_depth - depth) {
-		msg_set_unparsed(w->msg, "MIME depth %d exceeds limit %d",
-			     w->lim->max_mime_depth + 1, w->lim->max_mime_depth);
-		return;
+	if (!w->scanned) {
+		/* a walk starts here (the message, or a decrypted entity) */
+		w->scanned = 1;
+		if (skel_depth(data, len, w->lim->max_mime_depth - depth,
+			       (size_t)w->lim->max_parts * 4 + 16, &many) >
+		    w->lim->max_mime_depth - depth) {
+			msg_set_unparsed(w->msg, "MIME depth %d exceeds limit %d",
+				     w->lim->max_mime_depth + 1, w->lim->max_mime_depth);
+			return;
+		}
+		if (many) {
+			msg_set_unparsed(w->msg, "more than %d MIME parts (limit %d)",
+				     w->lim->max_parts, w->lim->max_parts);
+			return;
+		}
 	}
-	if (many) {
-		msg_set_unparsed(w->msg, "more than %d MIME parts (limit %d)",
-			     w->lim->max_parts, w->lim->max_parts);
-		return;
-	}
-	/* every buffer parsed here is the message's own copy (msg->raw
-	 * or a decrypted buffer), restored before returning */
-	skip = mime_fields_last((char *)data, len, &mv);
-	r = parse_on_stack(data + skip, len - skip, &root, &why);
+	hend = msg_header_block_len(data, len, &body);
+	*body_r = body;
+	/* libetpan sees [skip, body): the MIME fields and the empty line */
+	skip = mime_fields_last((char *)data, hend, &mv);
+	r = parse_on_stack(data + skip, body - skip, &root, &why);
+	mime_fields_restore(&mv);
 	if (r < 0) {
-		mime_fields_restore(&mv);
 		msg_set_unparsed(w->msg, "MIME structure not parsed: %s", why);
 		return;
 	}
 	if (r != MAILIMF_NO_ERROR || !root) {
-		mime_fields_restore(&mv);
 		msg_set_unparsed(w->msg, "MIME structure not parsed: libetpan error %d", r);
 		if (root)
 			mailmime_free(root);
@@ -1173,27 +1042,10 @@ static void parse_mime(struct walk *w, const char *data, size_t len, int parent,
 	}
 	top = root->mm_type == MAILMIME_MESSAGE ?
 	      root->mm_data.mm_message.mm_msg_mime : root;
-	if (!top) {
+	if (!top)
 		msg_set_unparsed(w->msg, "MIME structure not parsed: no body entity");
-	} else {
-		size_t b = (size_t)-1;
-
-		if (top->mm_body && top->mm_body->dt_data.dt_text.dt_data >= data &&
-		    top->mm_body->dt_data.dt_text.dt_data <= data + len)
-			b = (size_t)(top->mm_body->dt_data.dt_text.dt_data - data);
-		/* A quote or an encoded word left open in a MIME field runs
-		 * on past the end of the block: the headers still end there,
-		 * and the structure libetpan made of it is for a human. */
-		if (b != (size_t)-1 && mv.body != (size_t)-1 && b != mv.body) {
-			msg_set_unparsed(w->msg, "a MIME header field runs on past the "
-					 "end of the header block");
-			b = mv.body;
-		}
-		if (b != (size_t)-1)
-			*body_r = b;
-		walk_mime(w, top, parent, depth, data);
-	}
-	mime_fields_restore(&mv);
+	else
+		walk_entity(w, top, parent, depth, data, len, body);
 	mailmime_free(root);
 }
 
