@@ -48,6 +48,7 @@ int main(int argc, char **argv)
 	struct sirt_err err;
 	unsigned flags = SIRT_RULES_PREFILTER_NOW;
 	int ai = 1, patterns = 0, stats = 0, repeat = 1, k;
+	const char *cache = NULL;
 	FILE *list;
 	char line[4096];
 	size_t nmsg = 0, bytes = 0, sev[5] = { 0 }, nhits = 0;
@@ -62,15 +63,18 @@ int main(int argc, char **argv)
 			patterns = 1;
 		else if (strcmp(argv[ai], "--stats") == 0)
 			stats = 1;
+		else if (strcmp(argv[ai], "--cache") == 0 && ai + 1 < argc)
+			cache = argv[++ai];   /* the prefilter cache, as sirt poll has it */
 		else if (strcmp(argv[ai], "--repeat") == 0 && ai + 1 < argc)
 			repeat = atoi(argv[++ai]) > 0 ? atoi(argv[ai]) : 1;
 	}
 	if (argc - ai < (patterns ? 1 : 2)) {
-		fprintf(stderr, "usage: bench_triage [--no-prefilter] [--patterns] RULES_DIR [LISTFILE]\n");
+		fprintf(stderr, "usage: bench_triage [--no-prefilter] [--patterns] [--cache DIR] "
+			"RULES_DIR [LISTFILE]\n");
 		return 64;
 	}
 	tload = now();
-	if (sirt_rules_load_flags(argv[ai], NULL, flags, &rules, &err) < 0) {
+	if (sirt_rules_load_cache(argv[ai], NULL, flags, cache, &rules, &err) < 0) {
 		fprintf(stderr, "bench_triage: %s\n", err.msg);
 		return 65;
 	}
@@ -130,12 +134,13 @@ int main(int argc, char **argv)
 	fclose(list);
 	printf("messages=%zu bytes=%zu avg_bytes=%.0f cpu_seconds=%.3f wall_seconds=%.3f msgs_per_s=%.0f "
 	       "us_per_msg=%.1f rules=%zu prefiltered=%zu load_s=%.2f "
-	       "P1=%zu P2=%zu P3=%zu P4=%zu hits=%zu parse_us=%.1f rules_us=%.1f\n",
+	       "P1=%zu P2=%zu P3=%zu P4=%zu hits=%zu parse_us=%.1f rules_us=%.1f cached=%zu\n",
 	       nmsg, bytes, nmsg ? (double)bytes / (double)nmsg : 0, t1 - t0, w1 - w0,
 	       (double)nmsg / (t1 - t0), (t1 - t0) * 1e6 / (double)(nmsg ? nmsg : 1),
 	       sirt_rules_count(rules), sirt_rules_prefiltered(rules), tload,
 	       sev[1], sev[2], sev[3], sev[4], nhits,
-	       tparse * 1e6 / (double)(nmsg ? nmsg : 1), trules * 1e6 / (double)(nmsg ? nmsg : 1));
+	       tparse * 1e6 / (double)(nmsg ? nmsg : 1), trules * 1e6 / (double)(nmsg ? nmsg : 1),
+	       sirt_rules_prefilter_cached(rules));
 	if (stats) {
 		struct sirt_buf b = SIRT_BUF_INIT;
 		sirt_buf_init(&b);
