@@ -114,6 +114,7 @@ struct rule {
 	int line;
 	int local;              /* defined in the local directory */
 	int is_meta;
+	int is_sub;             /* named __X: only feeds metas, no effect */
 	int slot;               /* match: field slot */
 	char *pattern;          /* match: as written between the slashes */
 	uint32_t pflags;        /* match: PCRE2 compile options from flags */
@@ -689,6 +690,7 @@ static struct rule *add_rule(struct sirt_rules *r, const char *name, size_t n,
 	ru = &r->rules[r->nrules++];
 	memset(ru, 0, sizeof(*ru));
 	ru->name = sirt_xstrndup(name, n);
+	ru->is_sub = n >= 2 && name[0] == '_' && name[1] == '_';
 	ru->file = lx->file;
 	ru->line = lx->line;
 	ru->local = local;
@@ -1341,7 +1343,7 @@ static void check_rules(struct sirt_rules *r)
 
 	for (i = 0; i < r->nrules; i++) {
 		struct rule *ru = &r->rules[i];
-		int sub = strncmp(ru->name, "__", 2) == 0;
+		int sub = ru->is_sub;
 		int atoms[16];
 		size_t na = 0;
 
@@ -3532,7 +3534,7 @@ int sirt_rules_eval(const struct sirt_rules *r, const struct sirt_msg *msg,
 	 * when a meta needs them (eval_rule). */
 	for (i = 0; i < r->nrules; i++) {
 		const struct rule *ru = &r->rules[i];
-		if (ru->is_meta || ru->disabled || strncmp(ru->name, "__", 2) == 0)
+		if (ru->is_meta || ru->disabled || ru->is_sub)
 			continue;
 		if (r->sc.cand[i])
 			run_match(&ec, (int)i);
@@ -3555,7 +3557,7 @@ int sirt_rules_eval(const struct sirt_rules *r, const struct sirt_msg *msg,
 		const struct rule *ru = &r->rules[i];
 		struct sirt_rule_hit *h;
 
-		if (r->sc.state[i] != 1 || strncmp(ru->name, "__", 2) == 0)
+		if (r->sc.state[i] != 1 || ru->is_sub)
 			continue;
 		h = &res->hits[res->nhits++];
 		h->rule = ru->name;
