@@ -732,7 +732,9 @@ static size_t split_ranges(const char *p, size_t len, const char *bnd,
 					if (k2 == e)
 						e = part_s;
 				}
-				if (delim || e > part_s) {
+				/* an empty part is none: it must not use up the
+				 * room of the parts after it */
+				if (e > part_s) {
 					if (n == max)
 						break;
 					if (n == cap) {
@@ -1006,7 +1008,7 @@ static void parse_mime(struct walk *w, const char *data, size_t len, int parent,
 	const char *why = NULL;
 	struct moved mv;
 	size_t skip, hend, body;
-	int r, many;
+	int r, many, whole;
 
 	if (!w->scanned) {
 		/* a walk starts here (the message, or a decrypted entity) */
@@ -1025,11 +1027,22 @@ static void parse_mime(struct walk *w, const char *data, size_t len, int parent,
 		}
 	}
 	hend = msg_header_block_len(data, len, &body);
-	*body_r = body;
-	/* libetpan sees [skip, body): the MIME fields and the empty line */
-	skip = mime_fields_last((char *)data, hend, &mv);
-	r = parse_on_stack(data + skip, body - skip, &root, &why);
-	mime_fields_restore(&mv);
+	whole = hend == len && len > 0;
+	if (whole) {
+		/* The block has no end: no empty line (lines ended by a lone
+		 * CR), or a part made of header lines, its last one without
+		 * a line end.  libetpan reads the entity whole and says where
+		 * the body starts, so that no text is taken for a header
+		 * nobody reads. */
+		mv.saved = NULL;
+		r = parse_on_stack(data, len, &root, &why);
+	} else {
+		/* libetpan sees [skip, body): the MIME fields and the empty
+		 * line */
+		skip = mime_fields_last((char *)data, hend, &mv);
+		r = parse_on_stack(data + skip, body - skip, &root, &why);
+		mime_fields_restore(&mv);
+	}
 	if (r < 0) {
 		msg_set_unparsed(w->msg, "MIME structure not parsed: %s", why);
 		return;
@@ -1042,6 +1055,11 @@ static void parse_mime(struct walk *w, const char *data, size_t len, int parent,
 	}
 	top = root->mm_type == MAILMIME_MESSAGE ?
 	      root->mm_data.mm_message.mm_msg_mime : root;
+	if (whole && top && top->mm_body && top->mm_body->dt_type == MAILMIME_DATA_TEXT &&
+	    top->mm_body->dt_data.dt_text.dt_data >= data &&
+	    top->mm_body->dt_data.dt_text.dt_data <= data + len)
+		body = (size_t)(top->mm_body->dt_data.dt_text.dt_data - data);
+	*body_r = body;
 	if (!top)
 		msg_set_unparsed(w->msg, "MIME structure not parsed: no body entity");
 	else

@@ -761,6 +761,50 @@ static void test_limit_reparse(void **state)
 	}
 }
 
+/* Nothing a reader would see is lost between the header block and the
+ * body (review of 8ca6a67): a block without an end (lines ended by a
+ * lone CR; a part of header lines whose last has no line end) is read
+ * by libetpan whole, which keeps such text as body; and empty parts
+ * (delimiter after delimiter) do not use up the room of the parts
+ * after them. */
+static void test_no_text_lost(void **state)
+{
+	struct sirt_buf b;
+	struct sirt_msg *m;
+	int i;
+
+	(void)state;
+	m = parse("From: x@evil.example\nSubject: notice\nContent-Type: text/plain\r\r"
+		  "We were hit by ransomware, all our files are encrypted.\r");
+	assert_false(m->unparsed);
+	assert_non_null(strstr(m->body, "hit by ransomware"));
+	sirt_msg_free(&m);
+
+	m = parse("From: x@evil.example\nContent-Type: multipart/mixed; boundary=XX\n\n"
+		  "--XX\nContent-Type: text/html\r\r"
+		  "<a href=\"http://evil.example/login\">verify</a>\r\n--XX--\n");
+	assert_true(has_url(m, "http://evil.example/login"));
+	sirt_msg_free(&m);
+
+	m = parse("From: x@evil.example\nContent-Type: multipart/mixed; boundary=XX\n\n"
+		  "--XX\nContent-Type: application/x-msdownload; name=\"evil.exe\"\n--XX--\n");
+	assert_non_null(strstr(m->body, "evil.exe"));
+	sirt_msg_free(&m);
+
+	sirt_buf_init(&b);
+	sirt_buf_adds(&b, "From: x@evil.example\nContent-Type: multipart/mixed; boundary=XX\n\n");
+	for (i = 0; i < 1002; i++)
+		sirt_buf_adds(&b, "--XX\n");
+	sirt_buf_adds(&b, "Content-Type: text/plain\n\nHIDDEN http://evil.example/\n--XX--\n");
+	m = parse(b.data);
+	assert_false(m->unparsed);
+	assert_int_equal(m->nparts, 2);
+	assert_non_null(strstr(m->body, "HIDDEN"));
+	assert_true(has_url(m, "http://evil.example/"));
+	sirt_msg_free(&m);
+	sirt_buf_release(&b);
+}
+
 static void test_limit_parts(void **state)
 {
 	struct sirt_msg *m;
@@ -1232,6 +1276,7 @@ int main(void)
 		cmocka_unit_test(test_urls),
 		cmocka_unit_test(test_limit_depth),
 		cmocka_unit_test(test_limit_parts),
+		cmocka_unit_test(test_no_text_lost),
 		cmocka_unit_test(test_limit_reparse),
 		cmocka_unit_test(test_limit_size_and_header),
 		cmocka_unit_test(test_limit_text_leaf),
