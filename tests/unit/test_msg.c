@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libetpan/libetpan.h>
 #include "sirt/buf.h"
 #include "sirt/msg.h"
 #include "sirt/util.h"
@@ -187,6 +188,88 @@ static void test_addresses(void **state)
 	assert_string_equal(m->cc[0].addr, "c@d.example");
 	assert_string_equal(m->cc[1].addr, "e@f.example");
 	sirt_msg_free(&m);
+}
+
+/* msg_int.h's decoder of header values, which sirt applies to names */
+char *msg_decode_header(const char *value, size_t len);
+
+/* simple_mailbox (msg_headers.c) reads the commonest one-mailbox values
+ * without libetpan: over generated values, whenever libetpan reads the
+ * whole value as one mailbox with a plain name, the message's From and
+ * To are what libetpan says. */
+static void test_addresses_as_libetpan(void **state)
+{
+	static const char *const tok[] = { "a", "Bob", "x1", "o'neil", "j+tag", "=",
+		"?", "-", "_", "{", "}", "/", "~", ".", "@", "<", ">", " ", "  ", "\t",
+		"\"", "(", ")", ",", ";", ":", "[", "]", "\\", "\xc3\xa9", "example",
+		"com", "org", "=?utf-8?q?Andr=C3=A9?=", "=?iso-8859-1?b?SOk=?=",
+		"=?utf-8?Q?Beaupr=C3=?9A=", "=?x?q?", "=?utf-8?q?a=?=", "=?a?x?b?=",
+		"=?utf-8?q?a?= =?utf-8?q?b?=", "=?us-ascii?Q?x_y?=", "?=" };
+	unsigned seed = 12345;
+	int t, compared = 0;
+
+	(void)state;
+	for (t = 0; t < 20000; t++) {
+		char v[256], msg[400];
+		size_t vl = 0, idx = 0, k, nt;
+		struct mailimf_address_list *al = NULL;
+		struct sirt_msg *m;
+
+		/* a mailbox-like shape most of the time, anything otherwise */
+		seed = seed * 1103515245u + 12345u;
+		nt = 1 + (seed >> 16) % 9;
+		v[0] = '\0';
+		for (k = 0; k < nt && vl < 200; k++) {
+			const char *x;
+
+			seed = seed * 1103515245u + 12345u;
+			x = tok[(seed >> 16) % (sizeof(tok) / sizeof(tok[0]))];
+			vl += (size_t)snprintf(v + vl, sizeof(v) - vl, "%s", x);
+		}
+		if (t % 2)
+			vl += (size_t)snprintf(v + vl, sizeof(v) - vl, "%s<%s@%s.com>",
+					       t % 4 == 1 ? " " : "", t % 5 ? "ab.cd" : "x",
+					       t % 7 ? "example" : "e-x");
+		else if (t % 4 == 0)
+			vl += (size_t)snprintf(v + vl, sizeof(v) - vl, "@example.com");
+		snprintf(msg, sizeof(msg), "From: %s\nTo: %s\n\nbody\n", v, v);
+		m = parse(msg);
+		if (mailimf_address_list_parse(v, vl, &idx, &al) == MAILIMF_NO_ERROR && al) {
+			struct mailimf_address *ad = clist_count(al->ad_list) == 1 ?
+				clist_content(clist_begin(al->ad_list)) : NULL;
+			const char *nm = NULL;
+			size_t rest = idx;
+
+			while (rest < vl && (v[rest] == ' ' || v[rest] == '\t'))
+				rest++;
+			if (ad && ad->ad_type == MAILIMF_ADDRESS_MAILBOX && rest == vl)
+				nm = ad->ad_data.ad_mailbox->mb_display_name;
+			for (k = 0; nm && nm[k] && nm[k] >= 0x20 && nm[k] < 0x7f; k++)
+				;
+			if (ad && ad->ad_type == MAILIMF_ADDRESS_MAILBOX && rest == vl &&
+			    (!nm || !nm[k])) {
+				/* a name of printable ASCII: sirt decodes it
+				 * (RFC 2047) and trims it */
+				char *dec = nm ? msg_decode_header(nm, strlen(nm)) : NULL;
+				const char *want = dec && *dec ? dec : NULL;
+
+				compared++;
+				assert_non_null(m->from.addr);
+				assert_string_equal(m->from.addr, ad->ad_data.ad_mailbox->mb_addr_spec);
+				if (want)
+					assert_string_equal(m->from.name, want);
+				else
+					assert_null(m->from.name);
+				assert_int_equal(m->nto, 1);
+				assert_string_equal(m->to[0].addr, m->from.addr);
+				free(dec);
+			}
+			mailimf_address_list_free(al);
+		}
+		sirt_msg_free(&m);
+	}
+	/* the generator reaches both kinds of value often */
+	assert_true(compared > 3000);
 }
 
 static void test_ids_dates(void **state)
@@ -1265,6 +1348,7 @@ int main(void)
 		cmocka_unit_test(test_subjects),
 		cmocka_unit_test(test_unknown_charset_word),
 		cmocka_unit_test(test_addresses),
+		cmocka_unit_test(test_addresses_as_libetpan),
 		cmocka_unit_test(test_ids_dates),
 		cmocka_unit_test(test_filenames),
 		cmocka_unit_test(test_nesting),
