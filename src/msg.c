@@ -995,6 +995,19 @@ static void mime_fields_restore(struct moved *mv)
 	}
 }
 
+/* A CR not followed by LF in p[0..n). */
+static int has_bare_cr(const char *p, size_t n)
+{
+	const char *q = p, *e = p + n;
+
+	while ((q = memchr(q, '\r', (size_t)(e - q))) != NULL) {
+		if (q + 1 >= e || q[1] != '\n')
+			return 1;
+		q += 2;
+	}
+	return 0;
+}
+
 /* Parse the entity data[0..len) (a message, a part, a decrypted entity)
  * into parts under parent; *body_r is the offset of its body (its header
  * block ends there).  data must be the message's own copy (msg->raw or a
@@ -1028,6 +1041,11 @@ static void parse_mime(struct walk *w, const char *data, size_t len, int parent,
 	}
 	hend = msg_header_block_len(data, len, &body);
 	whole = hend == len && len > 0;
+	if (has_bare_cr(data, whole ? len : hend))
+		/* a line end neither CRLF nor LF: what is header and what
+		 * is text is a guess (a mail client may break the line
+		 * there); the text is still triaged, a human looks */
+		msg_set_unparsed(w->msg, "a header block has a line end that is a bare CR");
 	if (whole) {
 		/* The block has no end: no empty line (lines ended by a lone
 		 * CR), or a part made of header lines, its last one without
@@ -1306,11 +1324,13 @@ int sirt_msg_parse(const void *raw, size_t len, const struct sirt_limits *lim,
 	w.base_len = len;
 	if (len && len <= lim->max_message_size)
 		parse_mime(&w, p + hs, len - hs, -1, 0, &mime_body);
-	/* The header block: where libetpan found the body, else up to the
-	 * first empty line. */
-	hlen = msg_header_block_len(p + hs, len - hs, &body_off);
-	if (mime_body != (size_t)-1 && mime_body <= len - hs)
-		hlen = mime_body;
+	/* The header list is the header block by the same rule, also when
+	 * the block has no end and libetpan read the body from elsewhere
+	 * (a message of lone CRs: libetpan finds no field, From and
+	 * Subject are still wanted). */
+	(void)mime_body;
+	msg_header_block_len(p + hs, len - hs, &body_off);
+	hlen = body_off;
 	msg_parse_headers(m, p + hs, hlen, lim);
 	msg_parse_typed_headers(m, p + hs, hlen);
 	derive(m);

@@ -204,13 +204,14 @@ static void test_addresses_as_libetpan(void **state)
 		"\"", "(", ")", ",", ";", ":", "[", "]", "\\", "\xc3\xa9", "example",
 		"com", "org", "=?utf-8?q?Andr=C3=A9?=", "=?iso-8859-1?b?SOk=?=",
 		"=?utf-8?Q?Beaupr=C3=?9A=", "=?x?q?", "=?utf-8?q?a=?=", "=?a?x?b?=",
-		"=?utf-8?q?a?= =?utf-8?q?b?=", "=?us-ascii?Q?x_y?=", "?=" };
+		"=?utf-8?q?a?= =?utf-8?q?b?=", "=?us-ascii?Q?x_y?=", "?=", "\r\n ",
+		"\r\n\t", "\t " };
 	unsigned seed = 12345;
 	int t, compared = 0;
 
 	(void)state;
 	for (t = 0; t < 20000; t++) {
-		char v[256], msg[400];
+		char v[256], msg[900];
 		size_t vl = 0, idx = 0, k, nt;
 		struct mailimf_address_list *al = NULL;
 		struct sirt_msg *m;
@@ -227,13 +228,19 @@ static void test_addresses_as_libetpan(void **state)
 			vl += (size_t)snprintf(v + vl, sizeof(v) - vl, "%s", x);
 		}
 		if (t % 2)
-			vl += (size_t)snprintf(v + vl, sizeof(v) - vl, "%s<%s@%s.com>",
+			vl += (size_t)snprintf(v + vl, sizeof(v) - vl, "%s<%s@%s.com>%s",
 					       t % 4 == 1 ? " " : "", t % 5 ? "ab.cd" : "x",
-					       t % 7 ? "example" : "e-x");
+					       t % 7 ? "example" : "e-x", t % 3 ? "" : " \t");
 		else if (t % 4 == 0)
 			vl += (size_t)snprintf(v + vl, sizeof(v) - vl, "@example.com");
-		snprintf(msg, sizeof(msg), "From: %s\nTo: %s\n\nbody\n", v, v);
+		snprintf(msg, sizeof(msg), "From:%s%s\nTo: %s\nReply-To: %s\n\nbody\n",
+			 t % 5 ? " " : "\t", v, v, v);
 		m = parse(msg);
+		/* libetpan reads the value unfolded (parse_addr_list) */
+		for (k = 0, nt = 0; k < vl; k++)
+			if (v[k] != '\r' && v[k] != '\n')
+				v[nt++] = v[k];
+		v[vl = nt] = '\0';
 		if (mailimf_address_list_parse(v, vl, &idx, &al) == MAILIMF_NO_ERROR && al) {
 			struct mailimf_address *ad = clist_count(al->ad_list) == 1 ?
 				clist_content(clist_begin(al->ad_list)) : NULL;
@@ -262,6 +269,8 @@ static void test_addresses_as_libetpan(void **state)
 					assert_null(m->from.name);
 				assert_int_equal(m->nto, 1);
 				assert_string_equal(m->to[0].addr, m->from.addr);
+				assert_non_null(m->reply_to.addr);
+				assert_string_equal(m->reply_to.addr, m->from.addr);
 				free(dec);
 			}
 			mailimf_address_list_free(al);
@@ -859,8 +868,26 @@ static void test_no_text_lost(void **state)
 	(void)state;
 	m = parse("From: x@evil.example\nSubject: notice\nContent-Type: text/plain\r\r"
 		  "We were hit by ransomware, all our files are encrypted.\r");
-	assert_false(m->unparsed);
 	assert_non_null(strstr(m->body, "hit by ransomware"));
+	/* a bare CR in a header block: a human looks too */
+	assert_true(m->unparsed);
+	assert_string_equal(m->unparsed_reason,
+			    "a header block has a line end that is a bare CR");
+	sirt_msg_free(&m);
+	/* the same with an empty line after it: the text is a header
+	 * field's, so the flag is what tells (review of 7fc2f83) */
+	m = parse("From: x@evil.example\nSubject: notice\nContent-Type: text/plain\r\r"
+		  "We were hit by ransomware, all our files are encrypted.\r\n\nbody\n");
+	assert_true(m->unparsed);
+	sirt_msg_free(&m);
+	/* lone CRs only: libetpan finds no field, the header list still
+	 * has From */
+	m = parse("From: Boss <boss@example.com>\rSubject: urgent wire\r"
+		  "Content-Type: text/plain\r\rPlease wire the money now\r");
+	assert_true(m->unparsed);
+	assert_non_null(m->from.addr);
+	assert_non_null(strstr(m->from.addr, "boss@example.com"));
+	assert_non_null(strstr(m->body, "wire the money"));
 	sirt_msg_free(&m);
 
 	m = parse("From: x@evil.example\nContent-Type: multipart/mixed; boundary=XX\n\n"
