@@ -691,7 +691,7 @@ static void fill_part(struct sirt_part *p, const struct mailmime *mm)
 }
 
 static void parse_mime(struct walk *w, const char *data, size_t len, int parent,
-		       int depth, size_t *body_r);
+		       int depth);
 
 struct range {
 	size_t s, e;
@@ -828,7 +828,7 @@ static void walk_multipart(struct walk *w, const struct mailmime *mm, int idx,
 {
 	const char *bv;
 	char bnd[256];
-	size_t bl = 0, n, i, dummy, k = 0;
+	size_t bl = 0, n, i, k = 0;
 	struct range *r = NULL;
 	int digest;
 
@@ -868,9 +868,9 @@ static void walk_multipart(struct walk *w, const struct mailmime *mm, int idx,
 			int mi = add_message_part(w, idx, depth, q, ql);
 
 			if (mi >= 0)
-				parse_mime(w, q + hl, ql - hl, mi, depth + 1, &dummy);
+				parse_mime(w, q + hl, ql - hl, mi, depth + 1);
 		} else {
-			parse_mime(w, q, ql, idx, depth, &dummy);
+			parse_mime(w, q, ql, idx, depth);
 		}
 	}
 	free(r);
@@ -886,7 +886,6 @@ static void walk_entity(struct walk *w, const struct mailmime *mm, int parent,
 	struct sirt_part *p;
 	int idx;
 	enum sirt_part_kind kind;
-	size_t dummy;
 
 	if (w->stop || !mm || !walk_room(w, depth))
 		return;
@@ -905,7 +904,7 @@ static void walk_entity(struct walk *w, const struct mailmime *mm, int parent,
 	case SIRT_PART_MESSAGE:
 		/* the inner message's header block is read as the top one
 		 * is (msg_header_block_len, MIME fields only) */
-		parse_mime(w, s + body, len - body, idx, depth + 1, &dummy);
+		parse_mime(w, s + body, len - body, idx, depth + 1);
 		break;
 	case SIRT_PART_SINGLE:
 		decode_leaf(p, mm, s + body, len - body);
@@ -1009,18 +1008,16 @@ static int has_bare_cr(const char *p, size_t n)
 }
 
 /* Parse the entity data[0..len) (a message, a part, a decrypted entity)
- * into parts under parent; *body_r is the offset of its body (its header
- * block ends there).  data must be the message's own copy (msg->raw or a
+ * into parts under parent.  data must be the message's own copy (msg->raw or a
  * decrypted buffer): the header lines are moved in place, and put back
  * before returning.  The depth pre-scan runs once, where a walk starts:
  * the entities inside are within its reach. */
 static void parse_mime(struct walk *w, const char *data, size_t len, int parent,
-		       int depth, size_t *body_r)
+		       int depth)
 {
 	struct mailmime *root = NULL, *top;
 	const char *why = NULL;
-	struct moved mv;
-	size_t skip, hend, body;
+	size_t hend, body;
 	int r, many, whole;
 
 	if (!w->scanned) {
@@ -1052,12 +1049,13 @@ static void parse_mime(struct walk *w, const char *data, size_t len, int parent,
 		 * a line end.  libetpan reads the entity whole and says where
 		 * the body starts, so that no text is taken for a header
 		 * nobody reads. */
-		mv.saved = NULL;
 		r = parse_on_stack(data, len, &root, &why);
 	} else {
 		/* libetpan sees [skip, body): the MIME fields and the empty
 		 * line */
-		skip = mime_fields_last((char *)data, hend, &mv);
+		struct moved mv;
+		size_t skip = mime_fields_last((char *)data, hend, &mv);
+
 		r = parse_on_stack(data + skip, body - skip, &root, &why);
 		mime_fields_restore(&mv);
 	}
@@ -1077,7 +1075,6 @@ static void parse_mime(struct walk *w, const char *data, size_t len, int parent,
 	    top->mm_body->dt_data.dt_text.dt_data >= data &&
 	    top->mm_body->dt_data.dt_text.dt_data <= data + len)
 		body = (size_t)(top->mm_body->dt_data.dt_text.dt_data - data);
-	*body_r = body;
 	if (!top)
 		msg_set_unparsed(w->msg, "MIME structure not parsed: no body entity");
 	else
@@ -1291,7 +1288,7 @@ int sirt_msg_parse(const void *raw, size_t len, const struct sirt_limits *lim,
 	struct sirt_limits def;
 	struct sirt_msg *m;
 	const char *p;
-	size_t hs, hlen, body_off, mime_body = (size_t)-1;
+	size_t hs, hlen;
 	struct walk w;
 
 	*msg_r = NULL;
@@ -1323,14 +1320,12 @@ int sirt_msg_parse(const void *raw, size_t len, const struct sirt_limits *lim,
 	w.base = p;
 	w.base_len = len;
 	if (len && len <= lim->max_message_size)
-		parse_mime(&w, p + hs, len - hs, -1, 0, &mime_body);
+		parse_mime(&w, p + hs, len - hs, -1, 0);
 	/* The header list is the header block by the same rule, also when
 	 * the block has no end and libetpan read the body from elsewhere
 	 * (a message of lone CRs: libetpan finds no field, From and
 	 * Subject are still wanted). */
-	(void)mime_body;
-	msg_header_block_len(p + hs, len - hs, &body_off);
-	hlen = body_off;
+	msg_header_block_len(p + hs, len - hs, &hlen);
 	msg_parse_headers(m, p + hs, hlen, lim);
 	msg_parse_typed_headers(m, p + hs, hlen);
 	derive(m);
@@ -1347,7 +1342,7 @@ int sirt_msg_add_entity(struct sirt_msg *msg, int parent, const void *bytes,
 	struct sirt_msg tmp;
 	struct walk w;
 	unsigned char *copy;
-	size_t body = (size_t)-1, total = msg->raw_len, i;
+	size_t total = msg->raw_len, i;
 
 	if (!lim) {
 		sirt_limits_default(&def);
@@ -1384,7 +1379,7 @@ int sirt_msg_add_entity(struct sirt_msg *msg, int parent, const void *bytes,
 		msg_set_unparsed(&tmp, "empty entity");
 	else
 		parse_mime(&w, (const char *)copy, len, parent,
-			   msg->parts[parent].depth + 1, &body);
+			   msg->parts[parent].depth + 1);
 	msg->parts = tmp.parts;
 	if (tmp.unparsed) {
 		/* drop what was grafted */

@@ -306,8 +306,6 @@ static void addr_fallback(struct sirt_addr *a, const char *v)
 	free(addr);
 }
 
-/* Parse an address list header into an array (mailboxes of groups
- * flattened).  Returns the count; *out_r is the caller's. */
 /* RFC 5322 atext. */
 static int is_atext(unsigned char c)
 {
@@ -413,6 +411,8 @@ static int simple_mailbox(const char *v, size_t n, struct sirt_addr *a)
 	return 1;
 }
 
+/* Parse an address list header into an array (mailboxes of groups
+ * flattened).  Returns the count; *out_r is the caller's. */
 static size_t parse_addr_list(const char *raw, size_t rlen,
 			      struct sirt_addr **out_r)
 {

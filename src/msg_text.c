@@ -590,7 +590,7 @@ char *msg_html_meta_charset(const char *html, size_t len)
 }
 
 /* What an element means to the text: skipped with all it holds
- * (script, style, head...), a block (a line of its own), a table cell. */
+ * (script, style, head...), or a block (a line of its own). */
 enum { HTML_SKIP = 1, HTML_BLOCK = 2 };
 
 struct html_el {

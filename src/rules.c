@@ -2036,17 +2036,20 @@ static struct pf_node *pf_concat(const char *p, size_t n, size_t *ip, struct pf_
 		       (p[st] == '[' && (p[st + 1] == '^' ||
 					 strncmp(p + st, HS_ANY, strlen(HS_ANY)) == 0));
 		if (!wide && p[st] == '(' && qmin == 0 && qmax >= 0) {
-			/* an optional group with a gap inside */
+			/* an optional group with a gap inside: a gap */
 			size_t j = st + 1;
 			struct pf_state gs = { 0, 0 };
 
 			if (p[j] == '?')
 				j += 2;
 			pf_free(pf_alt(p, ae - 1, &j, &gs));
-			wide = !gs.bad && gs.gaps > 0;
+			if (!gs.bad && gs.gaps > 0) {
+				pf_flush(&piece, &acc);
+				ps->gaps++;
+				continue;
+			}
 		}
-		if ((qmax < 0 && (wide || p[st] == '(')) || (qmin == 0 && qmax > 1 && wide) ||
-		    (qmin == 0 && wide && p[st] == '(')) {
+		if ((qmax < 0 && (wide || p[st] == '(')) || (qmin == 0 && qmax > 1 && wide)) {
 			/* a gap: the piece ends */
 			pf_flush(&piece, &acc);
 			ps->gaps++;
