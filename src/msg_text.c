@@ -41,20 +41,9 @@ static const unsigned short cp1252_hi[32] = {
 
 static void add_codepoint(struct sirt_buf *b, unsigned cp)
 {
-	char u[3];
+	char u[4];
 
-	if (cp < 0x80) {
-		sirt_buf_addc(b, (char)cp);
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		sirt_buf_add(b, u, 2);
-	} else {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		sirt_buf_add(b, u, 3);
-	}
+	sirt_buf_add(b, u, sirt_utf8_encode(cp, u));
 }
 
 /* Read data as windows-1252 into b (raw, not yet sanitized). */

@@ -344,14 +344,17 @@ int sirt_strcaseprefix(const char *s, const char *prefix)
 	return strncasecmp(s, prefix, strlen(prefix)) == 0;
 }
 
-size_t sirt_utf8_seq(const unsigned char *s, size_t n)
+size_t sirt_utf8_decode(const unsigned char *s, size_t n, unsigned *cp_r)
 {
 	unsigned c = s[0];
 	size_t len, i;
 	unsigned cp;
 
-	if (c < 0x80)
+	if (c < 0x80) {
+		if (cp_r)
+			*cp_r = c;
 		return 1;
+	}
 	if (c >= 0xc2 && c <= 0xdf) { len = 2; cp = c & 0x1f; }
 	else if (c >= 0xe0 && c <= 0xef) { len = 3; cp = c & 0x0f; }
 	else if (c >= 0xf0 && c <= 0xf4) { len = 4; cp = c & 0x07; }
@@ -367,7 +370,38 @@ size_t sirt_utf8_seq(const unsigned char *s, size_t n)
 	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
 	    (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
+	if (cp_r)
+		*cp_r = cp;
 	return len;
+}
+
+size_t sirt_utf8_seq(const unsigned char *s, size_t n)
+{
+	return sirt_utf8_decode(s, n, NULL);
+}
+
+size_t sirt_utf8_encode(unsigned cp, char *out)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | (cp >> 12));
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | (cp >> 18));
+	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
 }
 
 int sirt_utf8_valid(const char *s, size_t n)

@@ -55,6 +55,11 @@ int sirt_utf8_valid(const char *s, size_t n);
 /* Length of the well-formed UTF-8 sequence at s (at most n bytes: no
  * overlong form, surrogate or code point past U+10FFFF), else 0. */
 size_t sirt_utf8_seq(const unsigned char *s, size_t n);
+/* The same, with the code point into *cp_r (if not NULL). */
+size_t sirt_utf8_decode(const unsigned char *s, size_t n, unsigned *cp_r);
+/* The UTF-8 bytes of code point cp (at most U+10FFFF) into out[0..4):
+ * their count. */
+size_t sirt_utf8_encode(unsigned cp, char *out);
 /* Copy s replacing invalid UTF-8 sequences and C0 controls other than
  * \t \n with U+FFFD; the result is the caller's. */
 char *sirt_utf8_sanitize(const char *s, size_t n);
