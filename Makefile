@@ -23,8 +23,12 @@ PKGS      := libetpan gpgme libpcre2-8 sqlite3 libcurl gnutls jansson inih libxm
 # libetpan's .pc carries Debian's build-time -specs flags: keep only -l/-L.
 PKG_CFLAGS:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS  := $(filter -l% -L% -pthread,$(shell pkg-config --libs $(PKGS) 2>/dev/null))
-HS_CFLAGS := $(shell pkg-config --cflags libhs 2>/dev/null)
-HS_LIBS   := $(shell pkg-config --libs libhs 2>/dev/null)
+# The prefilter: Intel's Hyperscan (5.4.2 at most).  Vectorscan, the
+# fork that also installs libhs (5.4.3 on), misses matches in 5.4.9
+# (see INSTALL): without it, sirt runs every pattern in PCRE2.
+HS_OK     := $(shell pkg-config --max-version=5.4.2 libhs 2>/dev/null && echo yes)
+HS_CFLAGS := $(if $(HS_OK),$(shell pkg-config --cflags libhs 2>/dev/null))
+HS_LIBS   := $(if $(HS_OK),$(shell pkg-config --libs libhs 2>/dev/null))
 ifneq ($(HS_LIBS),)
 PKG_CFLAGS += $(HS_CFLAGS) -DSIRT_HAVE_HYPERSCAN=1
 PKG_LIBS   += $(HS_LIBS) -lstdc++ -lm

@@ -1,5 +1,5 @@
 /* rules.c - the triage rule language: parser, PCRE2 compile, checks,
- * Vectorscan prefilter and evaluation over a parsed message.
+ * Hyperscan prefilter and evaluation over a parsed message.
  *
  * See include/sirt/rules.h for the statements and contrib/man/sirt-rules.5
  * for the full grammar and semantics.
@@ -129,7 +129,7 @@ struct rule {
 	char *describe;
 	int disabled;
 	int used;               /* referenced by a meta */
-	int prefiltered;        /* covered by a Vectorscan database */
+	int prefiltered;        /* covered by a Hyperscan database */
 	struct branch *br;      /* prefiltered: top-level branches (see build_prefilter) */
 	size_t nbr;
 	size_t nruns, nmatches; /* statistics: PCRE2 runs and matches */
@@ -146,7 +146,7 @@ struct slot {
 	size_t nalways;
 #ifdef SIRT_HAVE_HYPERSCAN
 	hs_database_t *db;
-	int *leaf_rule;         /* piece (Vectorscan id) -> index in rules */
+	int *leaf_rule;         /* piece (Hyperscan id) -> index in rules */
 	size_t nleaves;
 	/* piece -> the branches whose formula reads it: leaf_refs
 	 * [leaf_ref0[k], leaf_ref0[k + 1]); a formula holds only if one of
@@ -167,7 +167,7 @@ struct scratch {
 #ifdef SIRT_HAVE_HYPERSCAN
 	hs_scratch_t *hs;
 #endif
-	unsigned char *pf_seen; /* per piece of a slot: Vectorscan matched it */
+	unsigned char *pf_seen; /* per piece of a slot: Hyperscan matched it */
 	unsigned *pf_list;      /* the pieces seen, in the order seen */
 	unsigned char *pf_stack;
 	unsigned char *bcand;   /* per branch (gid): candidate */
@@ -1389,9 +1389,9 @@ static void set_categories(struct sirt_rules *r)
 /* ---- prefilter ---------------------------------------------------- */
 
 #ifdef SIRT_HAVE_HYPERSCAN
-/* Widening a PCRE2 pattern into one Vectorscan compiles quickly and that
+/* Widening a PCRE2 pattern into one Hyperscan compiles quickly and that
  * matches at least everything the PCRE2 pattern matches (a superset is
- * all a prefilter needs; PCRE2 confirms).  Vectorscan in UTF-8 mode with
+ * all a prefilter needs; PCRE2 confirms).  Hyperscan in UTF-8 mode with
  * Unicode properties (UCP) takes seconds to minutes on patterns with
  * \w repeats and bounded repeats, so instead:
  *   - \w \d \s become ASCII classes plus every non-ASCII character,
@@ -1540,7 +1540,7 @@ bad:
  * (a letter, digit or '_' that is not optional, or a group whose every
  * alternative does).  A \b next to such a character holds in PCRE2's
  * Unicode sense exactly when the other side is not a word character;
- * Vectorscan's ASCII \b then holds too (a non-ASCII letter counts as a
+ * Hyperscan's ASCII \b then holds too (a non-ASCII letter counts as a
  * non-word byte there: more matches, never fewer), so the prefilter may
  * keep it.  Caseless k and s are out: they also match the Kelvin sign
  * and the long s, which are not ASCII. */
@@ -1604,7 +1604,7 @@ static int hs_rewrite(const char *p, int caseless, struct sirt_buf *out)
 			e = p[++i];
 			switch (e) {
 			case 'b':
-				/* kept where PCRE2's Unicode \\b and Vectorscan's
+				/* kept where PCRE2's Unicode \\b and Hyperscan's
 				 * ASCII one agree on the texts that match (see
 				 * hs_word_start); dropped (superset) elsewhere */
 				if (hs_word_start(p, n, i + 1, caseless, 0) ||
@@ -1772,15 +1772,15 @@ static int hs_rewrite(const char *p, int caseless, struct sirt_buf *out)
 
 /* ---- the prefilter's split: long gaps become a logical AND ---------
  *
- * Vectorscan is fast on literals and small automata, and slow on a
+ * Hyperscan is fast on literals and small automata, and slow on a
  * pattern such as "A.{0,200}B.{0,80}C": it must carry "A seen" and "A
  * then B seen" from byte to byte (35 times the cost of A, B and C
  * scanned on their own, measured on reports full of the trigger words).
  * A prefilter only has to be a superset of the real matches, so each
- * branch (already in Vectorscan's syntax, see hs_rewrite) is cut at
+ * branch (already in Hyperscan's syntax, see hs_rewrite) is cut at
  * every long gap -- an unbounded repeat of any character, of a negated
  * class or of a group, or an optional run of any character -- into
- * pieces; the pieces become Vectorscan patterns of their own and the
+ * pieces; the pieces become Hyperscan patterns of their own and the
  * branch a formula over them: pieces ANDed, alternatives ORed.  A text
  * the branch matches contains every piece of one of its alternatives,
  * so the formula holds whenever PCRE2 can match; PCRE2 stays the judge.
@@ -1952,8 +1952,8 @@ static size_t pf_minlen(const char *p, size_t n, size_t *ip)
 /* The piece collected so far ANDed into *acc; the piece is emptied.  A
  * piece that can match fewer than PF_MIN_PIECE bytes adds nothing: one
  * that can match the empty string (optional or zero-width items only)
- * is in every text, and Vectorscan does not report it; and Vectorscan
- * 5.4.9 misses one-byte matches past the first 64 bytes of the text
+ * is in every text, and Hyperscan does not report it; and Vectorscan
+ * 5.4.9 missed one-byte matches past the first 64 bytes of the text
  * when the pattern has HS_FLAG_SINGLEMATCH and shares its database
  * (found by fuzz_rules: "f" and "zz" over 70 bytes ending in "f zz"
  * report only "zz"). */
@@ -1962,7 +1962,7 @@ static size_t pf_minlen(const char *p, size_t n, size_t *ip)
 /* A piece being collected: its text, and where its optional ends lie.
  * Items that may match nothing (quantified {0,n}, ?, *) at either end
  * of a piece narrow nothing -- a text holds "A(?:\w+ ){0,2}" wherever it
- * holds "A" -- but cost Vectorscan automaton states at every byte, so
+ * holds "A" -- but cost Hyperscan automaton states at every byte, so
  * the piece that is scanned for is [lead, req_end).  Only a run of such
  * items at an end goes: "\b(?:x)?foo" keeps its "(?:x)?", since "\bfoo"
  * would miss "xfoo". */
@@ -2096,7 +2096,7 @@ static struct pf_node *pf_alt(const char *p, size_t n, size_t *ip, struct pf_sta
 	return acc;
 }
 
-/* The formula of a pattern in Vectorscan syntax; NULL if it cannot be
+/* The formula of a pattern in Hyperscan syntax; NULL if it cannot be
  * split (the pattern is then used whole). */
 static struct pf_node *pf_split(const char *p)
 {
@@ -2270,11 +2270,11 @@ static int rule_branches(struct rule *ru, int split, char ***texts, size_t *nlea
 
 /* ---- the prefilter's on-disk cache ----------------------------------
  *
- * Compiling the Vectorscan databases is most of a rule set's load time
+ * Compiling the Hyperscan databases is most of a rule set's load time
  * (half a second) and memory peak, paid again by every process.  With a
  * cache directory (the daemon's state directory), each slot's database
  * is serialized to cache_dir/prefilter-SHA256.hsdb, the hash covering
- * the exact pieces and flags, the Vectorscan version and the CPU
+ * the exact pieces and flags, the Hyperscan version and the CPU
  * platform; the next process deserializes it instead (a few ms).  The
  * cache is only a cache: a file that is missing, unreadable or rejected
  * by hs_deserialize_database() means compiling, as without one.  Files
@@ -2462,10 +2462,10 @@ static void pf_index(const struct sirt_rules *r, struct slot *s)
 	}
 }
 
-/* Compile one Vectorscan database per field slot in prefilter mode, of
+/* Compile one Hyperscan database per field slot in prefilter mode, of
  * the pieces of every branch of every pattern (see pf_split and
  * pcre_branches).  A rule whose every branch is always a candidate, or
- * that Vectorscan rejects, is left to PCRE2 alone (slot->always). */
+ * that Hyperscan rejects, is left to PCRE2 alone (slot->always). */
 static void build_prefilter(struct sirt_rules *r)
 {
 	size_t si, i, maxleaves = 0, maxprog = 1, gid = 0;
@@ -2537,13 +2537,13 @@ static void build_prefilter(struct sirt_rules *r)
 			free(ids);
 			if (ce && ce->expression >= 0 && (size_t)ce->expression < nleaf) {
 				size_t bad = (size_t)s->leaf_rule[ce->expression];
-				sirt_debug("rules: %s: pattern left to PCRE2 only (vectorscan: %s)",
+				sirt_debug("rules: %s: pattern left to PCRE2 only (hyperscan: %s)",
 					   r->rules[s->rules[bad]].name, ce->message);
 				skip[bad] = 1;
 				hs_free_compile_error(ce);
 				continue;
 			}
-			sirt_debug("rules: vectorscan cannot build the %s prefilter: %s", s->label,
+			sirt_debug("rules: hyperscan cannot build the %s prefilter: %s", s->label,
 				   ce ? ce->message : "?");
 			if (ce)
 				hs_free_compile_error(ce);

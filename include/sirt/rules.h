@@ -32,7 +32,7 @@
 
 struct sirt_rules;
 
-/* Load flags.  The Vectorscan prefilter (when built in) takes about half
+/* Load flags.  The Hyperscan prefilter (when built in) takes about half
  * a second to compile (milliseconds from sirt_rules_load_cache's cache),
  * which only pays over many messages: by default it is compiled once a
  * set has evaluated 32 messages (a one-message CLI run never pays for
@@ -53,7 +53,7 @@ int sirt_rules_load(const char *dir, const char *local_dir,
 		    struct sirt_rules **rules_r, struct sirt_err *err);
 /* The same, caching the compiled prefilter in cache_dir (created 0700
  * if missing; NULL: no cache): a later process with the same rules,
- * Vectorscan and CPU loads it in milliseconds instead of compiling it
+ * Hyperscan and CPU loads it in milliseconds instead of compiling it
  * (half a second).  The cache is best-effort: any problem with it means
  * compiling, as without one. */
 int sirt_rules_load_cache(const char *dir, const char *local_dir, unsigned flags,
