@@ -1397,7 +1397,8 @@ static void set_categories(struct sirt_rules *r)
  *   - \w \d \s become ASCII classes plus every non-ASCII character,
  *     \W \D \S \p{..} \h \v become "any character";
  *   - non-ASCII letters become "any non-ASCII character" when caseless
- *     (Unicode case folding is then not needed);
+ *     (Unicode case folding is then not needed), but for the Kelvin
+ *     sign and the long s, which PCRE2 matches to k and s;
  *   - \b \B \K and lookarounds are dropped (assertions only narrow);
  *   - bounded repeats {m,n} with n - m > 8 become {m,};
  *   - atomic groups and possessive quantifiers become plain ones,
@@ -1591,12 +1592,25 @@ static int hs_word_start(const char *p, size_t n, size_t i, int caseless, int de
 	return 1;
 }
 
+/* What a caseless non-ASCII character becomes: any non-ASCII one, but
+ * for the two whose case folding reaches ASCII (PCRE2 matches the Kelvin
+ * sign to k and K, the long s to s and S); Hyperscan's caseless UTF-8
+ * k and s match them back. */
+static const char *hs_caseless(unsigned long cp)
+{
+	return cp == 0x212A ? "k" : cp == 0x17F ? "s" : HS_NONASCII;
+}
+
 static int hs_rewrite(const char *p, int caseless, struct sirt_buf *out)
 {
 	size_t n = strlen(p), i;
+	int word = 0;           /* the last item was a plain ASCII word character */
 
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
+		int after_word = word;
+
+		word = 0;
 		if (c == '\\') {
 			char e;
 			if (i + 1 >= n)
@@ -1607,10 +1621,7 @@ static int hs_rewrite(const char *p, int caseless, struct sirt_buf *out)
 				/* kept where PCRE2's Unicode \\b and Hyperscan's
 				 * ASCII one agree on the texts that match (see
 				 * hs_word_start); dropped (superset) elsewhere */
-				if (hs_word_start(p, n, i + 1, caseless, 0) ||
-				    (i >= 2 && (isalnum((unsigned char)p[i - 2]) || p[i - 2] == '_') &&
-				     !(i >= 3 && p[i - 3] == '\\') &&
-				     !(caseless && strchr("kKsS", p[i - 2]))))
+				if (hs_word_start(p, n, i + 1, caseless, 0) || after_word)
 					sirt_buf_adds(out, "\\b");
 				break;
 			case 'B': case 'K':
@@ -1619,7 +1630,16 @@ static int hs_rewrite(const char *p, int caseless, struct sirt_buf *out)
 			case 'd': sirt_buf_adds(out, HS_DIGIT); break;
 			case 's': sirt_buf_adds(out, HS_SPACE); break;
 			case 'W': case 'D': case 'S': case 'h': case 'H': case 'v': case 'V':
+				sirt_buf_adds(out, HS_ANY);
+				break;
 			case 'N':
+				/* any character but a newline, or \N{U+hh..} */
+				if (i + 1 < n && p[i + 1] == '{') {
+					const char *cb = strchr(p + i, '}');
+					if (!cb)
+						return -1;
+					i = (size_t)(cb - p);
+				}
 				sirt_buf_adds(out, HS_ANY);
 				break;
 			case 'p': case 'P':
@@ -1638,14 +1658,26 @@ static int hs_rewrite(const char *p, int caseless, struct sirt_buf *out)
 					const char *cb = strchr(p + i, '}');
 					if (!cb)
 						return -1;
-					if (strtoul(p + i + 2, NULL, 16) > 0x7f && caseless)
-						sirt_buf_adds(out, HS_NONASCII);
+					unsigned long cp = strtoul(p + i + 2, NULL, 16);
+					if (cp > 0x7f && caseless)
+						sirt_buf_adds(out, hs_caseless(cp));
 					else
 						sirt_buf_add(out, p + i - 1, (size_t)(cb - (p + i - 1)) + 1);
 					i = (size_t)(cb - p);
 				} else {
-					sirt_buf_addc(out, '\\');
-					sirt_buf_addc(out, 'x');
+					/* \xhh: a code point in UTF mode */
+					char hex[3] = { 0, 0, 0 };
+					size_t k;
+					unsigned long cp;
+					for (k = 0; k < 2 && i + 1 + k < n &&
+						    isxdigit((unsigned char)p[i + 1 + k]); k++)
+						hex[k] = p[i + 1 + k];
+					cp = strtoul(hex, NULL, 16);
+					if (cp > 0x7f && caseless)
+						sirt_buf_adds(out, HS_NONASCII);
+					else
+						sirt_buf_addf(out, "\\x%s", hex);
+					i += k;
 				}
 				break;
 			case '1': case '2': case '3': case '4': case '5': case '6': case '7':
@@ -1758,13 +1790,17 @@ static int hs_rewrite(const char *p, int caseless, struct sirt_buf *out)
 		}
 		if (c >= 0x80) {
 			size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : 4;
-			if (caseless)
-				sirt_buf_adds(out, HS_NONASCII);
-			else
+			unsigned cp = 0x80;
+			if (caseless) {
+				(void)sirt_utf8_decode((const unsigned char *)p + i, n - i, &cp);
+				sirt_buf_adds(out, hs_caseless(cp));
+			} else {
 				sirt_buf_add(out, p + i, len);
+			}
 			i += len - 1;
 			continue;
 		}
+		word = (isalnum(c) || c == '_') && !(caseless && strchr("kKsS", c));
 		sirt_buf_addc(out, (char)c);
 	}
 	return 0;
@@ -1863,6 +1899,13 @@ static size_t pf_atom_end(const char *p, size_t n, size_t i)
 		if (p[i + 1] == 'x' && i + 2 < n && p[i + 2] == '{') {
 			const char *cb = memchr(p + i, '}', n - i);
 			return cb ? (size_t)(cb - p) + 1 : 0;
+		}
+		if (p[i + 1] == 'x') {
+			/* \xhh: up to two hex digits */
+			size_t j = i + 2;
+			while (j < n && j < i + 4 && isxdigit((unsigned char)p[j]))
+				j++;
+			return j;
 		}
 		return i + 2;
 	}

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -520,6 +521,229 @@ static void test_prefilter_same(void **state)
 	same_verdicts(rules2, msgs, sizeof(msgs) / sizeof(msgs[0]), 1);
 }
 
+/* ---- random patterns, prefilter on and off -------------------------- */
+
+struct gen {
+	unsigned long seed;
+	struct sirt_buf pat;    /* the pattern */
+	struct sirt_buf smp;    /* a text it (most often) matches */
+};
+
+static unsigned gen_rand(struct gen *g, unsigned n)
+{
+	g->seed = g->seed * 6364136223846793005UL + 1442695040888963407UL;
+	return (unsigned)(g->seed >> 33) % n;
+}
+
+static void gen_seq(struct gen *g, int depth, int rep);
+
+/* One item; rep: inside a repeated group, where a repeat of its own
+ * could reach PCRE2's match limit (which the prefilter's branches can
+ * avoid: a hit with it and none without, not what is tested here). */
+static void gen_item(struct gen *g, int depth, int rep)
+{
+	static const char *const words[] = {
+		"encrypted", "data", "key", "ransom", "lost", "is", "re", "a", "sk", "ks",
+		"passwort", "stolen", "laptop", "k", "s", "on", "the disk", "\xc3\xa9t\xc3\xa9",
+		"stra\xc3\x9f" "e", "\xc3\x89T\xc3\x89", "Kelvin", "SSH", "\xe2\x84\xaa" "ey",
+		"ca\xc5\xbf" "e",
+	};
+	static const char *const small[][2] = {
+		{ "[aeiou]", "o" }, { "[sk]", "k" }, { "[a-c]", "b" }, { "[-_ ]", "_" },
+		{ "[Ss]", "S" }, { "[0-3]", "2" }, { "[.]", "." }, { "[\\x41b]", "A" },
+	};
+	static const char *const wide[][2] = {
+		{ "\\w", "q" }, { "\\d", "7" }, { "\\s", " " }, { ".", "z" }, { "[^x]", "y" },
+		{ "[a-z]", "m" }, { "\\W", "!" }, { "[^\\x00-\\x7f]", "\xc3\xbc" }, { "\\S", "k" },
+	};
+	static const char *const esc[][2] = {
+		{ "\\.", "." }, { "\\x41", "A" }, { "\\x{e9}", "\xc3\xa9" }, { "\\-", "-" },
+		{ "\\x6b", "k" }, { "\\t", "\t" }, { "\\x{212a}", "\xe2\x84\xaa" },
+		{ "\\xe9", "\xc3\xa9" }, { "\\x{17f}", "s" }, { "\\N{U+212A}", "K" },
+	};
+	unsigned k = gen_rand(g, 15), i, n;
+
+	if (rep && (k == 12 || k == 14 || k == 9))
+		k = 0;
+	const char *w;
+
+	switch (k) {
+	case 0: case 1: case 2: case 3:
+		w = words[gen_rand(g, sizeof(words) / sizeof(words[0]))];
+		sirt_buf_adds(&g->pat, w);
+		sirt_buf_adds(&g->smp, w);
+		break;
+	case 4:
+		sirt_buf_adds(&g->pat, gen_rand(g, 2) ? "\\b" : "^");
+		break;
+	case 5:
+		i = gen_rand(g, sizeof(small) / sizeof(small[0]));
+		sirt_buf_adds(&g->pat, small[i][0]);
+		sirt_buf_adds(&g->smp, small[i][1]);
+		break;
+	case 6:
+		i = gen_rand(g, sizeof(wide) / sizeof(wide[0]));
+		sirt_buf_adds(&g->pat, wide[i][0]);
+		sirt_buf_adds(&g->smp, wide[i][1]);
+		break;
+	case 7: case 8:
+		if (depth > 2)
+			break;
+		sirt_buf_adds(&g->pat, gen_rand(g, 4) ? "(?:" : "(");
+		n = 1 + gen_rand(g, 4);
+		k = gen_rand(g, n);
+		for (i = 0; i < n; i++) {
+			size_t at = g->smp.len;
+			if (i)
+				sirt_buf_addc(&g->pat, '|');
+			gen_seq(g, depth + 1, rep);
+			if (i != k) {
+				g->smp.len = at;        /* the sample takes one */
+				g->smp.data[at] = 0;
+			}
+		}
+		sirt_buf_addc(&g->pat, ')');
+		break;
+	case 9: {
+		/* bounded: nested unbounded repeats can reach PCRE2's match
+		 * limit, and a limit hit differs with the branches run */
+		static const char *const q[] = { "?", "{2}", "{0,2}", "{1,3}", "??", "{2,4}" };
+		size_t at = g->smp.len;
+		char *copy;
+		if (depth > 2)
+			break;
+		i = gen_rand(g, sizeof(q) / sizeof(q[0]));
+		sirt_buf_adds(&g->pat, "(?:");
+		gen_seq(g, depth + 1, 1);
+		sirt_buf_addc(&g->pat, ')');
+		sirt_buf_adds(&g->pat, q[i]);
+		copy = sirt_xstrdup(g->smp.data + at);
+		if (q[i][0] == '?' || (q[i][0] == '{' && q[i][1] == '0')) {
+			if (gen_rand(g, 2)) {
+				g->smp.len = at;
+				g->smp.data[at] = 0;
+			}
+		} else if (q[i][1] == '2') {
+			sirt_buf_adds(&g->smp, copy);
+		}
+		free(copy);
+		break;
+	}
+	case 10:
+		i = gen_rand(g, sizeof(esc) / sizeof(esc[0]));
+		sirt_buf_adds(&g->pat, esc[i][0]);
+		sirt_buf_adds(&g->smp, esc[i][1]);
+		break;
+	case 11:
+		sirt_buf_addc(&g->pat, ' ');
+		sirt_buf_addc(&g->smp, ' ');
+		break;
+	case 12:
+		sirt_buf_adds(&g->pat, ".{0,5}");
+		sirt_buf_adds(&g->smp, gen_rand(g, 2) ? "abc" : "");
+		break;
+	case 13:
+		sirt_buf_adds(&g->pat, "(?<!not )");
+		break;
+	default:
+		sirt_buf_adds(&g->pat, "\\w+ ");
+		sirt_buf_adds(&g->smp, "word ");
+		break;
+	}
+}
+
+static void gen_seq(struct gen *g, int depth, int rep)
+{
+	unsigned n = 1 + gen_rand(g, 4), i;
+
+	for (i = 0; i < n; i++)
+		gen_item(g, depth, rep);
+}
+
+/* The sample as a reporter might write it: letters in the other case,
+ * k and s as the Kelvin sign and the long s, a byte left out. */
+static void gen_mutate(struct gen *g, const char *in, struct sirt_buf *out)
+{
+	unsigned how = gen_rand(g, 6);
+	size_t i, drop = strlen(in) ? gen_rand(g, (unsigned)strlen(in)) : 0;
+
+	for (i = 0; in[i]; i++) {
+		char c = in[i];
+		if (how == 1 && i == drop)
+			continue;
+		if (how == 2 && isalpha((unsigned char)c) && gen_rand(g, 2))
+			c = (char)(isupper((unsigned char)c) ? tolower(c) : toupper(c));
+		if (how == 3 && (c == 'k' || c == 'K') && gen_rand(g, 2)) {
+			sirt_buf_adds(out, "\xe2\x84\xaa");
+			continue;
+		}
+		if (how == 4 && (c == 's' || c == 'S') && gen_rand(g, 2)) {
+			sirt_buf_adds(out, "\xc5\xbf");
+			continue;
+		}
+		sirt_buf_addc(out, how == 5 ? (char)toupper((unsigned char)c) : c);
+	}
+}
+
+/* Random patterns (literals, small and wide classes, groups, repeats,
+ * escapes, \b, lookbehinds, non-ASCII, caseless or not) over texts built
+ * to match them, mutated: the prefilter never changes a hit. */
+static void test_prefilter_random(void **state)
+{
+	struct gen g;
+	int set;
+
+	(void)state;
+#ifndef SIRT_HAVE_HYPERSCAN
+	skip();
+#endif
+	memset(&g, 0, sizeof(g));
+	g.seed = 20261123;
+	sirt_buf_init(&g.pat);
+	sirt_buf_init(&g.smp);
+	for (set = 0; set < 30; set++) {
+		struct sirt_buf rules, msg;
+		struct sirt_rules *on, *off;
+		char *smp[60];
+		int i;
+
+		sirt_buf_init(&rules);
+		sirt_buf_init(&msg);
+		for (i = 0; i < 60; i++) {
+			sirt_buf_reset(&g.pat);
+			sirt_buf_reset(&g.smp);
+			gen_seq(&g, 0, 0);
+			sirt_buf_addf(&rules, "rule R%d body /%s/%s\n", i, g.pat.data,
+				      gen_rand(&g, 2) ? "i" : gen_rand(&g, 2) ? "" : "is");
+			smp[i] = sirt_xstrdup(g.smp.data);
+		}
+		on = load(rules.data, SIRT_RULES_PREFILTER_NOW);
+		off = load(rules.data, SIRT_RULES_NO_PREFILTER);
+#ifdef SIRT_HAVE_HYPERSCAN
+		assert_true(sirt_rules_prefiltered(on) >= 20);
+#endif
+		for (i = 0; i < 120; i++) {
+			int j, n = 1 + (int)gen_rand(&g, 3);
+			sirt_buf_reset(&msg);
+			sirt_buf_adds(&msg, "Subject: t\n\nsome words ");
+			for (j = 0; j < n; j++) {
+				gen_mutate(&g, smp[gen_rand(&g, 60)], &msg);
+				sirt_buf_adds(&msg, gen_rand(&g, 2) ? " and\n" : ", ");
+			}
+			sirt_buf_adds(&msg, "end\n");
+			same_hits(on, off, msg.data, 0);
+		}
+		for (i = 0; i < 60; i++)
+			free(smp[i]);
+		sirt_rules_free(&on);
+		sirt_rules_free(&off);
+		sirt_buf_release(&rules);
+		sirt_buf_release(&msg);
+	}
+	sirt_buf_release(&g.pat);
+	sirt_buf_release(&g.smp);
+}
+
 #ifdef SIRT_HAVE_HYPERSCAN
 /* Number of prefilter-*.hsdb files in dir; every one must be 0600. */
 static int cache_files(const char *dir)
@@ -762,6 +986,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_unquoted),
 		cmocka_unit_test(test_prefilter_same),
+		cmocka_unit_test(test_prefilter_random),
 		cmocka_unit_test(test_prefilter_cache),
 		cmocka_unit_test(test_overrides_and_dirs),
 		cmocka_unit_test(test_crypto_fields),
