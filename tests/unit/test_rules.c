@@ -537,6 +537,15 @@ static unsigned gen_rand(struct gen *g, unsigned n)
 
 static void gen_seq(struct gen *g, int depth, int rep);
 
+/* One of n (pattern, sample) pairs. */
+static void gen_pick(struct gen *g, const char *const (*t)[2], unsigned n)
+{
+	unsigned i = gen_rand(g, n);
+
+	sirt_buf_adds(&g->pat, t[i][0]);
+	sirt_buf_adds(&g->smp, t[i][1]);
+}
+
 /* One item; rep: inside a repeated group, where a repeat of its own
  * could reach PCRE2's match limit (which the prefilter's branches can
  * avoid: a hit with it and none without, not what is tested here). */
@@ -577,14 +586,10 @@ static void gen_item(struct gen *g, int depth, int rep)
 		sirt_buf_adds(&g->pat, gen_rand(g, 2) ? "\\b" : "^");
 		break;
 	case 5:
-		i = gen_rand(g, sizeof(small) / sizeof(small[0]));
-		sirt_buf_adds(&g->pat, small[i][0]);
-		sirt_buf_adds(&g->smp, small[i][1]);
+		gen_pick(g, small, sizeof(small) / sizeof(small[0]));
 		break;
 	case 6:
-		i = gen_rand(g, sizeof(wide) / sizeof(wide[0]));
-		sirt_buf_adds(&g->pat, wide[i][0]);
-		sirt_buf_adds(&g->smp, wide[i][1]);
+		gen_pick(g, wide, sizeof(wide) / sizeof(wide[0]));
 		break;
 	case 7: case 8:
 		if (depth > 2)
@@ -630,9 +635,7 @@ static void gen_item(struct gen *g, int depth, int rep)
 		break;
 	}
 	case 10:
-		i = gen_rand(g, sizeof(esc) / sizeof(esc[0]));
-		sirt_buf_adds(&g->pat, esc[i][0]);
-		sirt_buf_adds(&g->smp, esc[i][1]);
+		gen_pick(g, esc, sizeof(esc) / sizeof(esc[0]));
 		break;
 	case 11:
 		sirt_buf_addc(&g->pat, ' ');
