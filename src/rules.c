@@ -1607,6 +1607,54 @@ static int hs_word_start(const char *p, size_t n, size_t i, int caseless, int de
 	return 1;
 }
 
+/* Index past the quantifier at p[i] (?, *, +, {m}, {m,}, {m,n}, then a
+ * lazy or possessive mark), or i if there is none. */
+static size_t quant_end(const char *p, size_t n, size_t i)
+{
+	size_t j = i;
+
+	if (j < n && strchr("?*+", p[j])) {
+		j++;
+	} else if (j < n && p[j] == '{' && j + 1 < n && isdigit((unsigned char)p[j + 1])) {
+		size_t k = j + 1;
+		while (k < n && isdigit((unsigned char)p[k]))
+			k++;
+		if (k < n && p[k] == ',')
+			k++;
+		while (k < n && isdigit((unsigned char)p[k]))
+			k++;
+		if (k >= n || p[k] != '}')
+			return i;
+		j = k + 1;
+	} else {
+		return i;
+	}
+	if (j < n && (p[j] == '?' || p[j] == '+'))
+		j++;
+	return j;
+}
+
+/* True if the pattern turns caseless matching on inside: an option
+ * group such as (?i) or (?si:...) ("i" before any "-"). */
+static int inline_caseless(const char *p)
+{
+	for (; *p; p++) {
+		if (*p == '\\' && p[1]) {
+			p++;
+			continue;
+		}
+		if (p[0] == '(' && p[1] == '?') {
+			const char *q = p + 2;
+			while (*q && (isalpha((unsigned char)*q) || *q == '^')) {
+				if (*q == 'i')
+					return 1;
+				q++;
+			}
+		}
+	}
+	return 0;
+}
+
 /* What a caseless non-ASCII character becomes: any non-ASCII one, but
  * for the two whose case folding reaches ASCII (PCRE2 matches the Kelvin
  * sign to k and K, the long s to s and S); Hyperscan's caseless UTF-8
@@ -1741,8 +1789,7 @@ static int hs_rewrite(const char *p, int caseless, struct sirt_buf *out)
 					return -1;
 				i = (size_t)e - 1;
 				/* a quantifier on a dropped assertion: drop it too */
-				if (i + 1 < n && strchr("?*+", p[i + 1]))
-					i++;
+				i = quant_end(p, n, i + 1) - 1;
 				continue;
 			}
 			if (*q == ':' || *q == '>' || *q == '|') {
@@ -2917,7 +2964,8 @@ static int rule_branches(struct rule *ru, int split, struct pf_out *o, size_t *g
 		}
 		sirt_buf_init(&hs);
 		if (!(ru->pflags & PCRE2_EXTENDED) &&
-		    hs_rewrite(text, (ru->pflags & PCRE2_CASELESS) != 0, &hs) == 0) {
+		    hs_rewrite(text, (ru->pflags & PCRE2_CASELESS) || inline_caseless(text),
+			       &hs) == 0) {
 			f = pf_split(hs.data);
 			if (!f) {
 				/* whole, unless it can match the empty string */
@@ -2973,7 +3021,7 @@ static int rule_branches(struct rule *ru, int split, struct pf_out *o, size_t *g
 #define PF_CACHE_KEEP (7 * 24 * 3600)
 
 static void pf_cache_key(const struct slot *s, char *const *texts, const unsigned *flags,
-			 size_t n, char out[65])
+			 const unsigned *ids, size_t n, char out[65])
 {
 	struct sirt_buf b = SIRT_BUF_INIT;
 	hs_platform_info_t plat;
@@ -2982,12 +3030,14 @@ static void pf_cache_key(const struct slot *s, char *const *texts, const unsigne
 	sirt_buf_init(&b);
 	memset(&plat, 0, sizeof(plat));
 	(void)hs_populate_platform(&plat);
-	sirt_buf_addf(&b, "sirt-prefilter 1\n%s\n%llu %llu %llu %llu\n%s\n", hs_version(),
+	sirt_buf_addf(&b, "sirt-prefilter 2\n%s\n%llu %llu %llu %llu\n%s\n", hs_version(),
 		      (unsigned long long)plat.tune, (unsigned long long)plat.cpu_features,
 		      (unsigned long long)plat.reserved1, (unsigned long long)plat.reserved2,
 		      s->label);
+	/* the ids too: the same pieces under other numbers (another rule's
+	 * second stage, or a rule edited before them) are another database */
 	for (i = 0; i < n; i++)
-		sirt_buf_addf(&b, "%u\t%s\n", flags[i], texts[i]);
+		sirt_buf_addf(&b, "%u\t%u\t%s\n", ids[i], flags[i], texts[i]);
 	sirt_sha256_hex(b.data, b.len, out);
 	sirt_buf_release(&b);
 }
@@ -3097,7 +3147,7 @@ static int pf_database(const struct sirt_rules *r, const struct slot *s, char *c
 	*db = NULL;
 	*ce = NULL;
 	if (r->cache_dir) {
-		pf_cache_key(s, texts, flags, n, key);
+		pf_cache_key(s, texts, flags, ids, n, key);
 		if ((*db = pf_cache_load(r, key)) != NULL) {
 			((struct sirt_rules *)r)->ncached++;
 			return 0;
@@ -3155,8 +3205,8 @@ static void pf_index(const struct sirt_rules *r, struct slot *s)
 /* One stage's database of a slot, of the pieces o holds for that stage
  * (of one rule, its index in the slot, if rule >= 0; Hyperscan ids: the
  * pieces' numbers); stage 1 also scans for the two
- * characters caseless strings do not see (ids o->n and o->n + 1), if it
- * has such strings.  *db stays NULL if the stage has no pieces.  -1 if
+ * characters caseless strings do not see (ids o->n and o->n + 1), if
+ * either stage of the slot has such strings.  *db stays NULL if the stage has no pieces.  -1 if
  * Hyperscan refuses, with *bad the piece it names (else -1) and *msg
  * its message. */
 static int pf_stage_db(const struct sirt_rules *r, const struct slot *s, const struct pf_out *o,
@@ -3172,12 +3222,13 @@ static int pf_stage_db(const struct sirt_rules *r, const struct slot *s, const s
 
 	*db = NULL;
 	for (j = 0; j < o->n; j++) {
+		/* a caseless plain string (no UTF-8 mode) in either stage */
+		fold |= (o->flags[j] & HS_FLAG_CASELESS) && !(o->flags[j] & HS_FLAG_UTF8);
 		if (o->stage[j] != stage || (rule >= 0 && s->leaf_rule[j] != rule))
 			continue;
 		texts[n] = o->texts[j];
 		flags[n] = o->flags[j];
 		ids[n++] = (unsigned)j;
-		fold |= o->flags[j] == (HS_FLAG_SINGLEMATCH | HS_FLAG_CASELESS);
 	}
 	if (fold && stage == 1) {
 		texts[n] = kelvin;

@@ -645,9 +645,12 @@ static void gen_item(struct gen *g, int depth, int rep)
 		sirt_buf_adds(&g->pat, ".{0,5}");
 		sirt_buf_adds(&g->smp, gen_rand(g, 2) ? "abc" : "");
 		break;
-	case 13:
-		sirt_buf_adds(&g->pat, "(?<!not )");
+	case 13: {
+		/* assertions, repeated too (a repeat PCRE2 allows) */
+		static const char *const as[] = { "(?<!not )", "(?<!not ){2}", "(?!xq){1,3}", "(?=\\w)?" };
+		sirt_buf_adds(&g->pat, as[gen_rand(g, 4)]);
 		break;
+	}
 	default:
 		sirt_buf_adds(&g->pat, "\\w+ ");
 		sirt_buf_adds(&g->smp, "word ");
@@ -708,6 +711,7 @@ static void test_prefilter_random(void **state)
 		struct sirt_buf rules, msg;
 		struct sirt_rules *on, *off;
 		char *smp[60];
+		unsigned k;
 		int i;
 
 		sirt_buf_init(&rules);
@@ -716,8 +720,12 @@ static void test_prefilter_random(void **state)
 			sirt_buf_reset(&g.pat);
 			sirt_buf_reset(&g.smp);
 			gen_seq(&g, 0, 0);
-			sirt_buf_addf(&rules, "rule R%d body /%s/%s\n", i, g.pat.data,
-				      gen_rand(&g, 2) ? "i" : gen_rand(&g, 2) ? "" : "is");
+			/* a quarter on the subject, a slot with few patterns;
+			 * caseless by flag, or inside the pattern */
+			k = gen_rand(&g, 4);
+			sirt_buf_addf(&rules, "rule R%d %s /%s%s/%s\n", i,
+				      gen_rand(&g, 4) ? "body" : "subject", k == 0 ? "(?i)" : "",
+				      g.pat.data, k == 1 ? "i" : k == 2 ? "is" : "");
 			smp[i] = sirt_xstrdup(g.smp.data);
 		}
 		on = load(rules.data, SIRT_RULES_PREFILTER_NOW);
@@ -728,7 +736,9 @@ static void test_prefilter_random(void **state)
 		for (i = 0; i < 120; i++) {
 			int j, n = 1 + (int)gen_rand(&g, 3);
 			sirt_buf_reset(&msg);
-			sirt_buf_adds(&msg, "Subject: t\n\nsome words ");
+			sirt_buf_adds(&msg, "Subject: t ");
+			gen_mutate(&g, smp[gen_rand(&g, 60)], &msg);
+			sirt_buf_adds(&msg, "\n\nsome words ");
 			for (j = 0; j < n; j++) {
 				gen_mutate(&g, smp[gen_rand(&g, 60)], &msg);
 				sirt_buf_adds(&msg, gen_rand(&g, 2) ? " and\n" : ", ");
@@ -801,6 +811,76 @@ static struct sirt_rules *load_cached(const char *dir, const char *cache)
 }
 
 #endif
+
+#ifdef SIRT_HAVE_HYPERSCAN
+static void write_rules(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void empty_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			assert_int_equal(unlinkat(dirfd(d), de->d_name, 0), 0);
+	closedir(d);
+}
+#endif
+
+/* A cached database is found by its pieces and their numbers: two rules
+ * whose second stages hold the same pieces, and a rule edited so that
+ * the pieces after it are numbered anew, never get another's. */
+static void test_prefilter_cache_ids(void **state)
+{
+#ifdef SIRT_HAVE_HYPERSCAN
+	static const char text[] = "Subject: t\n\nijklmnop xy\n";
+	char dir[] = "/tmp/sirt-cids-XXXXXX", path[400], cache[300];
+	struct sirt_rules *plain, *r;
+	struct sirt_err err;
+	int round;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/10.rules", dir);
+	snprintf(cache, sizeof(cache), "%s/cache", dir);
+	assert_int_equal(mkdir(cache, 0700), 0);
+	/* the same stage-2 piece "xy" for A and B, in one load and the next */
+	write_rules(path, "rule A body /abcdefgh.*xy/i\nrule B body /ijklmnop.*xy/i\n");
+	assert_int_equal(sirt_rules_load_flags(dir, NULL, SIRT_RULES_NO_PREFILTER, &plain, &err), 0);
+	for (round = 0; round < 2; round++) {
+		r = load_cached(dir, cache);
+		same_hits(r, plain, text, 1);
+		sirt_rules_free(&r);
+	}
+	sirt_rules_free(&plain);
+	/* A gains a piece: B's are numbered one further on */
+	empty_dir(cache);
+	write_rules(path, "rule A body /abcdefgh.*xy/i\nrule B body /ijklmnop/i\n");
+	r = load_cached(dir, cache);
+	sirt_rules_free(&r);
+	write_rules(path, "rule A body /abcdefgh.*xy.*zw/i\nrule B body /ijklmnop/i\n");
+	assert_int_equal(sirt_rules_load_flags(dir, NULL, SIRT_RULES_NO_PREFILTER, &plain, &err), 0);
+	r = load_cached(dir, cache);
+	same_hits(r, plain, text, 1);
+	sirt_rules_free(&r);
+	sirt_rules_free(&plain);
+	empty_dir(cache);
+	assert_int_equal(rmdir(cache), 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+#else
+	(void)state;
+	skip();
+#endif
+}
 
 /* The compiled prefilter cached on disk: written 0600 in a 0700
  * directory, loaded by the next set, a damaged file recompiled and
@@ -991,6 +1071,7 @@ int main(void)
 		cmocka_unit_test(test_prefilter_same),
 		cmocka_unit_test(test_prefilter_random),
 		cmocka_unit_test(test_prefilter_cache),
+		cmocka_unit_test(test_prefilter_cache_ids),
 		cmocka_unit_test(test_overrides_and_dirs),
 		cmocka_unit_test(test_crypto_fields),
 	};
