@@ -947,14 +947,7 @@ static void test_prefilter_cache(void **state)
 	sirt_rules_free(&r);
 
 	sirt_rules_free(&plain);
-	{
-		DIR *d = opendir(cache);
-		struct dirent *de;
-		while ((de = readdir(d)) != NULL)
-			if (de->d_name[0] != '.')
-				assert_int_equal(unlinkat(dirfd(d), de->d_name, 0), 0);
-		closedir(d);
-	}
+	empty_dir(cache);
 	assert_int_equal(rmdir(cache), 0);
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(rmdir(dir), 0);
