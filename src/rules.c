@@ -1479,7 +1479,7 @@ static long group_end(const char *p, size_t n, size_t i)
 static int hs_rewrite_class(const char *p, size_t n, size_t *ip, int caseless,
 			    struct sirt_buf *out)
 {
-	size_t i = *ip + 1, start = *ip;
+	size_t i = *ip + 1;
 	int neg = 0, any = 0;
 	struct sirt_buf body = SIRT_BUF_INIT;
 
@@ -1537,15 +1537,11 @@ static int hs_rewrite_class(const char *p, size_t n, size_t *ip, int caseless,
 	if (i >= n)
 		goto bad;
 	*ip = i;
-	if (any && !neg)
+	if (any)
 		sirt_buf_adds(out, HS_ANY);
-	else if (any && neg)
-		sirt_buf_adds(out, HS_ANY);
-	else {
+	else
 		sirt_buf_addf(out, "[%s%s]", neg ? "^" : "", body.data);
-	}
 	sirt_buf_release(&body);
-	(void)start;
 	return 0;
 bad:
 	sirt_buf_release(&body);
@@ -1607,31 +1603,47 @@ static int hs_word_start(const char *p, size_t n, size_t i, int caseless, int de
 	return 1;
 }
 
-/* Index past the quantifier at p[i] (?, *, +, {m}, {m,}, {m,n}, then a
- * lazy or possessive mark), or i if there is none. */
-static size_t quant_end(const char *p, size_t n, size_t i)
+/* Parse the quantifier at p[*qe] (if any) into qmin/qmax (-1: no upper
+ * bound); *qe moves past it and a lazy or possessive mark. */
+static void pf_quant(const char *p, size_t n, size_t *qe, long *qmin, long *qmax)
 {
-	size_t j = i;
+	size_t q = *qe;
 
-	if (j < n && strchr("?*+", p[j])) {
-		j++;
-	} else if (j < n && p[j] == '{' && j + 1 < n && isdigit((unsigned char)p[j + 1])) {
-		size_t k = j + 1;
-		while (k < n && isdigit((unsigned char)p[k]))
-			k++;
-		if (k < n && p[k] == ',')
-			k++;
-		while (k < n && isdigit((unsigned char)p[k]))
-			k++;
-		if (k >= n || p[k] != '}')
-			return i;
-		j = k + 1;
-	} else {
-		return i;
+	*qmin = *qmax = 1;
+	if (q < n && (p[q] == '*' || p[q] == '+' || p[q] == '?')) {
+		*qmin = p[q] == '+' ? 1 : 0;
+		*qmax = p[q] == '?' ? 1 : -1;
+		q++;
+	} else if (q < n && p[q] == '{') {
+		char *e1, *e2;
+		long m = strtol(p + q + 1, &e1, 10), mx;
+		if (e1 != p + q + 1 && *e1 == '}') {
+			*qmin = *qmax = m;
+			q = (size_t)(e1 - p) + 1;
+		} else if (e1 != p + q + 1 && *e1 == ',' && e1[1] == '}') {
+			*qmin = m;
+			*qmax = -1;
+			q = (size_t)(e1 - p) + 2;
+		} else if (e1 != p + q + 1 && *e1 == ',' &&
+			   (mx = strtol(e1 + 1, &e2, 10), e2 != e1 + 1 && *e2 == '}')) {
+			*qmin = m;
+			*qmax = mx;
+			q = (size_t)(e2 - p) + 1;
+		}
 	}
-	if (j < n && (p[j] == '?' || p[j] == '+'))
-		j++;
-	return j;
+	if (q > *qe && q < n && (p[q] == '?' || p[q] == '+'))
+		q++;
+	*qe = q;
+}
+
+/* The value of the hex digits (at most two) at p[i], *k of them. */
+static unsigned long hex2(const char *p, size_t n, size_t i, size_t *k)
+{
+	char hex[3] = { 0, 0, 0 };
+
+	for (*k = 0; *k < 2 && i + *k < n && isxdigit((unsigned char)p[i + *k]); (*k)++)
+		hex[*k] = p[i + *k];
+	return strtoul(hex, NULL, 16);
 }
 
 /* True if the pattern turns caseless matching on inside: an option
@@ -1729,17 +1741,12 @@ static int hs_rewrite(const char *p, int caseless, struct sirt_buf *out)
 					i = (size_t)(cb - p);
 				} else {
 					/* \xhh: a code point in UTF mode */
-					char hex[3] = { 0, 0, 0 };
 					size_t k;
-					unsigned long cp;
-					for (k = 0; k < 2 && i + 1 + k < n &&
-						    isxdigit((unsigned char)p[i + 1 + k]); k++)
-						hex[k] = p[i + 1 + k];
-					cp = strtoul(hex, NULL, 16);
+					unsigned long cp = hex2(p, n, i + 1, &k);
 					if (cp > 0x7f && caseless)
 						sirt_buf_adds(out, HS_NONASCII);
 					else
-						sirt_buf_addf(out, "\\x%s", hex);
+						sirt_buf_add(out, p + i - 1, k + 2);
 					i += k;
 				}
 				break;
@@ -1789,7 +1796,12 @@ static int hs_rewrite(const char *p, int caseless, struct sirt_buf *out)
 					return -1;
 				i = (size_t)e - 1;
 				/* a quantifier on a dropped assertion: drop it too */
-				i = quant_end(p, n, i + 1) - 1;
+				{
+					size_t qe = i + 1;
+					long qmin, qmax;
+					pf_quant(p, n, &qe, &qmin, &qmax);
+					i = qe - 1;
+				}
 				continue;
 			}
 			if (*q == ':' || *q == '>' || *q == '|') {
@@ -1893,7 +1905,7 @@ enum { PF_TRUE, PF_LEAF, PF_AND, PF_OR };
 struct pf_node {
 	int op;
 	int lit;                /* PF_LEAF: text is a plain string */
-	size_t q;               /* PF_LEAF: quality + 1 if known (see pf_quality) */
+	size_t q;               /* PF_LEAF, a pattern: its quality (see pf_quality) */
 	size_t id;              /* PF_LEAF: its number (see pf_number) */
 	char *text;             /* PF_LEAF: the piece */
 	struct pf_node *a, *b;
@@ -1966,11 +1978,9 @@ static size_t pf_atom_end(const char *p, size_t n, size_t i)
 			return cb ? (size_t)(cb - p) + 1 : 0;
 		}
 		if (p[i + 1] == 'x') {
-			/* \xhh: up to two hex digits */
-			size_t j = i + 2;
-			while (j < n && j < i + 4 && isxdigit((unsigned char)p[j]))
-				j++;
-			return j;
+			size_t k;          /* \xhh: up to two hex digits */
+			(void)hex2(p, n, i + 2, &k);
+			return i + 2 + k;
 		}
 		return i + 2;
 	}
@@ -1984,38 +1994,6 @@ struct pf_state {
 	int gaps;               /* gaps cut so far */
 };
 
-/* Parse the quantifier at p[*qe] (if any) into qmin/qmax (-1: no upper
- * bound); *qe moves past it and a lazy or possessive mark. */
-static void pf_quant(const char *p, size_t n, size_t *qe, long *qmin, long *qmax)
-{
-	size_t q = *qe;
-
-	*qmin = *qmax = 1;
-	if (q < n && (p[q] == '*' || p[q] == '+' || p[q] == '?')) {
-		*qmin = p[q] == '+' ? 1 : 0;
-		*qmax = p[q] == '?' ? 1 : -1;
-		q++;
-	} else if (q < n && p[q] == '{') {
-		char *e1, *e2;
-		long m = strtol(p + q + 1, &e1, 10), mx;
-		if (e1 != p + q + 1 && *e1 == '}') {
-			*qmin = *qmax = m;
-			q = (size_t)(e1 - p) + 1;
-		} else if (e1 != p + q + 1 && *e1 == ',' && e1[1] == '}') {
-			*qmin = m;
-			*qmax = -1;
-			q = (size_t)(e1 - p) + 2;
-		} else if (e1 != p + q + 1 && *e1 == ',' &&
-			   (mx = strtol(e1 + 1, &e2, 10), e2 != e1 + 1 && *e2 == '}')) {
-			*qmin = m;
-			*qmax = mx;
-			q = (size_t)(e2 - p) + 1;
-		}
-	}
-	if (q > *qe && q < n && (p[q] == '?' || p[q] == '+'))
-		q++;
-	*qe = q;
-}
 
 /* The fewest bytes a piece (alternatives up to ')' or the end) can
  * match. */
@@ -2367,11 +2345,8 @@ static int pf_escape(const char *p, size_t n, size_t i, size_t *ie, char *out)
 				return -1;
 			*ie = (size_t)(end - p) + 1;
 		} else {
-			char hex[3] = { 0, 0, 0 };
 			size_t k;
-			for (k = 0; k < 2 && i + 2 + k < n && isxdigit((unsigned char)p[i + 2 + k]); k++)
-				hex[k] = p[i + 2 + k];
-			c = strtoul(hex, NULL, 16);
+			c = hex2(p, n, i + 2, &k);
 			*ie = i + 2 + k;
 		}
 		if (c == 0 || c > 0x10FFFF || (c >= 0xD800 && c < 0xE000))
@@ -2634,14 +2609,14 @@ static struct pf_node *pf_lits(const char *p, int ci)
 }
 
 /* How selective f is: its shortest string that must be found (a piece
- * left to Hyperscan counts as PF_GOOD). */
+ * left a pattern has the quality pf_to_lits found for it). */
 static size_t pf_quality(const struct pf_node *f)
 {
 	size_t qa, qb;
 
 	switch (f->op) {
 	case PF_LEAF:
-		return f->lit ? strlen(f->text) : f->q ? f->q - 1 : PF_GOOD;
+		return f->lit ? strlen(f->text) : f->q;
 	case PF_AND:
 		qa = pf_quality(f->a);
 		qb = pf_quality(f->b);
@@ -2662,15 +2637,18 @@ static struct pf_node *pf_to_lits(struct pf_node *f, int ci)
 	int op = f->op;
 
 	if (op == PF_LEAF) {
-		if (f->lit || !(l = pf_lits(f->text, ci)))
+		if (f->lit)
 			return f;
-		if (pf_quality(l) < PF_GOOD) {
+		l = pf_lits(f->text, ci);
+		f->q = l ? pf_quality(l) : PF_GOOD;     /* not understood: kept */
+		if (f->q < PF_GOOD) {
 			/* short strings: the piece scans cheaper, and more
 			 * selectively (\\b, adjacency), as a pattern */
-			f->q = pf_quality(l) + 1;
 			pf_free(l);
 			return f;
 		}
+		if (!l)
+			return f;
 		pf_free(f);
 		return l;
 	}
@@ -3204,11 +3182,11 @@ static void pf_index(const struct sirt_rules *r, struct slot *s)
 
 /* One stage's database of a slot, of the pieces o holds for that stage
  * (of one rule, its index in the slot, if rule >= 0; Hyperscan ids: the
- * pieces' numbers); stage 1 also scans for the two
- * characters caseless strings do not see (ids o->n and o->n + 1), if
- * either stage of the slot has such strings.  *db stays NULL if the stage has no pieces.  -1 if
- * Hyperscan refuses, with *bad the piece it names (else -1) and *msg
- * its message. */
+ * pieces' numbers).  Stage 1 also scans for the two characters caseless
+ * strings do not see (ids o->n and o->n + 1), if either stage of the
+ * slot has such strings.  *db stays NULL if the stage has no pieces.
+ * -1 if Hyperscan refuses, with *bad the piece it names (else -1) and
+ * *msg its message. */
 static int pf_stage_db(const struct sirt_rules *r, const struct slot *s, const struct pf_out *o,
 		       int stage, int rule, hs_database_t **db, long *bad, char **msg)
 {
@@ -3304,17 +3282,23 @@ static void build_prefilter(struct sirt_rules *r)
 			if (o.n == 0)
 				break;
 			rc = pf_stage_db(r, s, &o, 1, -1, &s->db, &bad, &msg);
-			for (i = 0; i < s->nrules && rc == 0; i++)
-				if (!skip[i])
-					rc = pf_stage_db(r, s, &o, 2, (int)i, &r->rules[s->rules[i]].db2,
-							 &bad, &msg);
+			for (i = 0; i < s->nrules && rc == 0; i++) {
+				if (skip[i])
+					continue;
+				rc = pf_stage_db(r, s, &o, 2, (int)i, &r->rules[s->rules[i]].db2,
+						 &bad, &msg);
+				if (rc < 0 && bad < 0)
+					bad = (long)o.n;  /* a second stage: its rule */
+				if (rc < 0)
+					break;
+			}
 			if (rc == 0)
 				break;
 			if (s->db)
 				hs_free_database(s->db);
 			s->db = NULL;
 			if (bad >= 0) {
-				size_t br = (size_t)s->leaf_rule[bad];
+				size_t br = bad < (long)o.n ? (size_t)s->leaf_rule[bad] : i;
 				sirt_debug("rules: %s: pattern left to PCRE2 only (hyperscan: %s)",
 					   r->rules[s->rules[br]].name, msg);
 				skip[br] = 1;
@@ -4009,7 +3993,6 @@ static void match_failed(struct evalctx *ec, const struct rule *ru, int rc)
  * branches runs only the branches the prefilter let through, each on its
  * own; the match reported is the one the whole pattern finds (the
  * leftmost start, the first branch there). */
-
 static void run_match(struct evalctx *ec, int idx)
 {
 	const struct sirt_rules *r = ec->r;

@@ -833,6 +833,15 @@ static void empty_dir(const char *dir)
 			assert_int_equal(unlinkat(dirfd(d), de->d_name, 0), 0);
 	closedir(d);
 }
+
+/* Remove a cache test's directory: its cache, its one rules file. */
+static void remove_test_dir(const char *dir, const char *cache, const char *path)
+{
+	empty_dir(cache);
+	assert_int_equal(rmdir(cache), 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
 #endif
 
 /* A cached database is found by its pieces and their numbers: two rules
@@ -872,10 +881,7 @@ static void test_prefilter_cache_ids(void **state)
 	same_hits(r, plain, text, 1);
 	sirt_rules_free(&r);
 	sirt_rules_free(&plain);
-	empty_dir(cache);
-	assert_int_equal(rmdir(cache), 0);
-	assert_int_equal(unlink(path), 0);
-	assert_int_equal(rmdir(dir), 0);
+	remove_test_dir(dir, cache, path);
 #else
 	(void)state;
 	skip();
@@ -947,10 +953,7 @@ static void test_prefilter_cache(void **state)
 	sirt_rules_free(&r);
 
 	sirt_rules_free(&plain);
-	empty_dir(cache);
-	assert_int_equal(rmdir(cache), 0);
-	assert_int_equal(unlink(path), 0);
-	assert_int_equal(rmdir(dir), 0);
+	remove_test_dir(dir, cache, path);
 #else
 	(void)state;
 	skip();
