@@ -333,6 +333,21 @@ char *msg_to_utf8(const char *cs, const void *data, size_t len)
  * through the same aliases, guessing and descriptor cache: left to
  * itself it calls iconv_open and iconv_close for every encoded word,
  * which loads and unloads the gconv module each time. */
+/* Bytes 0x20-0x7e, tab and newline only: text that msg_to_utf8 gives
+ * back unchanged from UTF-8 or US-ASCII. */
+static int is_printable_ascii(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c < 0x20 && c != '\t' && c != '\n') || c >= 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
 static int etpan_charconv(const char *tocode, const char *fromcode, const char *str,
 			  size_t length, char *result, size_t *result_len)
 {
@@ -341,6 +356,14 @@ static int etpan_charconv(const char *tocode, const char *fromcode, const char *
 
 	if (strcasecmp(tocode, "utf-8") != 0 && strcasecmp(tocode, "utf8") != 0)
 		return MAIL_CHARCONV_ERROR_UNKNOWN_CHARSET;  /* libetpan's iconv, then */
+	/* libetpan converts every word of a header, encoded or not, from
+	 * UTF-8: printable ASCII is its own answer */
+	if ((strcasecmp(fromcode, "utf-8") == 0 || strcasecmp(fromcode, "us-ascii") == 0) &&
+	    length <= *result_len && is_printable_ascii(str, length)) {
+		memcpy(result, str, length);
+		*result_len = length;
+		return MAIL_CHARCONV_NO_ERROR;
+	}
 	u = msg_to_utf8(fromcode, str, length);
 	n = strlen(u);
 	if (n > *result_len) {
@@ -657,23 +680,35 @@ static void html_newline(struct html_out *o)
 	sirt_buf_addc(o->b, '\n');
 }
 
-static void html_text(struct html_out *o, const char *s)
+static int html_space(char c)
 {
-	char last;
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
+/* Append s[0..n): outside <pre>, each run of white space becomes one
+ * space, and none at the start of a line. */
+static void html_text(struct html_out *o, const char *s, size_t n)
+{
+	size_t i = 0, j;
 
 	if (o->pre) {
-		sirt_buf_adds(o->b, s);
+		sirt_buf_add(o->b, s, n);
 		return;
 	}
-	for (; *s; s++) {
-		if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' ||
-		    *s == '\f') {
-			last = o->b->len ? o->b->data[o->b->len - 1] : '\n';
+	while (i < n) {
+		if (html_space(s[i])) {
+			char last = o->b->len ? o->b->data[o->b->len - 1] : '\n';
+
 			if (last != ' ' && last != '\n')
 				sirt_buf_addc(o->b, ' ');
+			for (i++; i < n && html_space(s[i]); i++)
+				;
 			continue;
 		}
-		sirt_buf_addc(o->b, *s);
+		for (j = i + 1; j < n && !html_space(s[j]); j++)
+			;
+		sirt_buf_add(o->b, s + i, j - i);
+		i = j;
 	}
 }
 
@@ -732,7 +767,7 @@ static void html_start(void *ctx, const xmlChar *xname, const xmlChar **attrs)
 		return;
 	}
 	if (strcasecmp(name, "td") == 0 || strcasecmp(name, "th") == 0)
-		html_text(o, " ");
+		html_text(o, " ", 1);
 	if (what == HTML_BLOCK)
 		html_newline(o);
 	if (strcasecmp(name, "pre") == 0)
@@ -766,19 +801,10 @@ static void html_end(void *ctx, const xmlChar *xname)
 static void html_chars(void *ctx, const xmlChar *ch, int len)
 {
 	struct html_out *o = ctx;
-	char tmp[4096];
-	int off = 0, n;
 
 	if (o->skip || len <= 0)
 		return;
-	/* html_text wants NUL-terminated pieces */
-	while (off < len) {
-		n = len - off < (int)sizeof(tmp) - 1 ? len - off : (int)sizeof(tmp) - 1;
-		memcpy(tmp, ch + off, (size_t)n);
-		tmp[n] = '\0';
-		html_text(o, tmp);
-		off += n;
-	}
+	html_text(o, (const char *)ch, (size_t)len);
 }
 
 char *msg_html_to_text(const char *html, size_t len, struct sirt_buf *urls)

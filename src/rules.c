@@ -3792,21 +3792,41 @@ static int signer_trusted(const struct sirt_msg *m)
 	return 0;
 }
 
-/* s with every run of white space (newlines, tabs, no-break spaces)
- * made one plain space, so that phrases match across wrapped lines;
- * the result is the caller's. */
 /* Append t[0..n) (no white space but ' ') to out at *o, making each run
  * of spaces one and dropping spaces at the start or after a space. */
 static void collapse_spaces(char *out, size_t *o, const char *t, size_t n)
 {
-	size_t i, k = *o;
+	size_t i = 0, k = *o, end;
 	int sp = !k || out[k - 1] == ' ';
 
-	/* copy each byte, but keep a space only after something else */
-	for (i = 0; i < n; i++) {
-		out[k] = t[i];
-		k += !(t[i] == ' ' && sp);
-		sp = t[i] == ' ';
+	while (i < n) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		/* eight bytes at a time while no space follows a space (out
+		 * is never ahead of t: the store stays within its room) */
+		while (n - i >= 8) {
+			uint64_t w, x, z;
+
+			memcpy(&w, t + i, 8);
+			x = w ^ UINT64_C(0x2020202020202020);
+			/* bit 7 of each byte that is a space */
+			z = ~(((x & UINT64_C(0x7f7f7f7f7f7f7f7f)) +
+			       UINT64_C(0x7f7f7f7f7f7f7f7f)) | x) &
+			    UINT64_C(0x8080808080808080);
+			if ((z & (z >> 8)) || (sp && (z & 0x80)))
+				break;
+			memcpy(out + k, &w, 8);
+			k += 8;
+			i += 8;
+			sp = (int)(z >> 63);
+		}
+#endif
+		/* copy each byte, but keep a space only after something else */
+		end = n - i > 8 ? i + 8 : n;
+		for (; i < end; i++) {
+			out[k] = t[i];
+			k += !(t[i] == ' ' && sp);
+			sp = t[i] == ' ';
+		}
 	}
 	*o = k;
 }
@@ -3815,6 +3835,9 @@ static void collapse_spaces(char *out, size_t *o, const char *t, size_t n)
  * subject in 16-byte blocks and may touch bytes past its end. */
 #define SUBJECT_SLACK 32
 
+/* s with every run of white space (newlines, tabs, no-break spaces)
+ * made one plain space, so that phrases match across wrapped lines;
+ * the result is the caller's. */
 static char *collapse(const char *s)
 {
 	size_t n = s ? strlen(s) : 0, o = 0;
