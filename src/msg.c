@@ -219,8 +219,10 @@ static int skel_boundary(const char *v, char *out, size_t cap)
 }
 
 /* Deepest nesting found (capped at max_depth + 1); *many_r is set if
- * there are more than max_items entities. */
-static int skel_depth(const char *p, size_t len, int max_depth, size_t max_items,
+ * there are more than max_items entities.  [0, top_hend) is the header
+ * block of p and its body starts at top_body (msg_header_block_len). */
+static int skel_depth(const char *p, size_t len, size_t top_hend,
+		      size_t top_body, int max_depth, size_t max_items,
 		      int *many_r)
 {
 	struct skel_item *st;
@@ -245,8 +247,14 @@ static int skel_depth(const char *p, size_t len, int max_depth, size_t max_items
 			*many_r = 1;
 			break;
 		}
-		hend = it.s + msg_header_block_len(p + it.s, it.e - it.s, &body);
-		body += it.s;
+		if (items == 1) {
+			/* the caller read the first one's block already */
+			hend = top_hend;
+			body = top_body;
+		} else {
+			hend = it.s + msg_header_block_len(p + it.s, it.e - it.s, &body);
+			body += it.s;
+		}
 		have_ct = skel_header(p, it.s, hend, "Content-Type", ct, sizeof(ct));
 		v = ct;
 		while (*v == ' ' || *v == '\t' || *v == '"')
@@ -296,6 +304,31 @@ static int skel_depth(const char *p, size_t len, int max_depth, size_t max_items
 	}
 	free(st);
 	return deepest;
+}
+
+/* Bounds on skel_depth's answers from one cheap pass over the lines:
+ * *ct_r counts the lines that start "Content-Type:", *dash_r those that
+ * start "--".  Each entity that nests others declares itself on a
+ * Content-Type line, or is a digest part (whose parent did), so the
+ * depth is at most 2 * ct; each part starts after a delimiter line of
+ * its own, and each message/rfc822 or digest part adds one entity, so
+ * there are at most 1 + ct + 2 * dash. */
+static void skel_bounds(const char *p, size_t len, size_t *ct_r, size_t *dash_r)
+{
+	size_t i = 0;
+	const char *nl;
+
+	*ct_r = *dash_r = 0;
+	while (i < len) {
+		if (p[i] == '-' && len - i >= 2 && p[i + 1] == '-')
+			++*dash_r;
+		else if ((p[i] == 'c' || p[i] == 'C') && len - i >= 13 &&
+			 strncasecmp(p + i, "content-type:", 13) == 0)
+			++*ct_r;
+		if (!(nl = memchr(p + i, '\n', len - i)))
+			break;
+		i = (size_t)(nl - p) + 1;
+	}
 }
 
 struct etpan_job {
@@ -368,6 +401,7 @@ struct walk {
 	int from_crypto;
 	int stop;
 	int scanned;         /* the depth pre-scan ran */
+	size_t top_body;     /* where the body of the first entity starts */
 };
 
 static char *content_type_str(const struct mailmime_content *ct)
@@ -1020,12 +1054,20 @@ static void parse_mime(struct walk *w, const char *data, size_t len, int parent,
 	size_t hend, body;
 	int r, many, whole;
 
+	hend = msg_header_block_len(data, len, &body);
 	if (!w->scanned) {
 		/* a walk starts here (the message, or a decrypted entity) */
+		size_t ct, dash, max_items = (size_t)w->lim->max_parts * 4 + 16;
+		int room = w->lim->max_mime_depth - depth;
+
 		w->scanned = 1;
-		if (skel_depth(data, len, w->lim->max_mime_depth - depth,
-			       (size_t)w->lim->max_parts * 4 + 16, &many) >
-		    w->lim->max_mime_depth - depth) {
+		w->top_body = body;
+		/* the full scan only when the bounds leave a doubt */
+		skel_bounds(data, len, &ct, &dash);
+		many = 0;
+		if ((room < 0 || 2 * ct > (size_t)room ||
+		     1 + ct + 2 * dash > max_items) &&
+		    skel_depth(data, len, hend, body, room, max_items, &many) > room) {
 			msg_set_unparsed(w->msg, "MIME depth %d exceeds limit %d",
 				     w->lim->max_mime_depth + 1, w->lim->max_mime_depth);
 			return;
@@ -1036,7 +1078,6 @@ static void parse_mime(struct walk *w, const char *data, size_t len, int parent,
 			return;
 		}
 	}
-	hend = msg_header_block_len(data, len, &body);
 	whole = hend == len && len > 0;
 	if (has_bare_cr(data, whole ? len : hend))
 		/* a line end neither CRLF nor LF: what is header and what
@@ -1325,9 +1366,11 @@ int sirt_msg_parse(const void *raw, size_t len, const struct sirt_limits *lim,
 	 * the block has no end and libetpan read the body from elsewhere
 	 * (a message of lone CRs: libetpan finds no field, From and
 	 * Subject are still wanted). */
-	msg_header_block_len(p + hs, len - hs, &hlen);
+	if (w.scanned)
+		hlen = w.top_body;   /* parse_mime read the same block */
+	else
+		msg_header_block_len(p + hs, len - hs, &hlen);
 	msg_parse_headers(m, p + hs, hlen, lim);
-	msg_parse_typed_headers(m, p + hs, hlen);
 	derive(m);
 	*msg_r = m;
 	(void)err;

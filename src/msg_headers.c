@@ -97,13 +97,61 @@ size_t msg_skip_from_line(const char *p, size_t len)
 
 /* Split the header block [p, p+len) into msg->headers (decoded).  Lines
  * longer than the limit mark the message unparsed. */
+/* A raw (still folded, undecoded) header value. */
+struct rawval {
+	const char *v;
+	size_t n;
+};
+
+/* The header fields msg_parse_typed_headers reads. */
+enum {
+	TH_FROM, TH_REPLY_TO, TH_TO, TH_CC, TH_SUBJECT, TH_DATE, TH_MESSAGE_ID,
+	TH_IN_REPLY_TO, TH_REFERENCES, TH_AUTO_SUBMITTED, TH_PRECEDENCE, TH_LIST_ID,
+	TH_N
+};
+
+#define TN(s) { s, sizeof(s) - 1 }
+static const struct {
+	const char *name;
+	size_t len;
+} typed_names[TH_N] = {
+	TN("From"), TN("Reply-To"), TN("To"), TN("Cc"), TN("Subject"),
+	TN("Date"), TN("Message-ID"), TN("In-Reply-To"), TN("References"),
+	TN("Auto-Submitted"), TN("Precedence"), TN("List-Id")
+};
+#undef TN
+
+static void msg_parse_typed_headers(struct sirt_msg *m, const struct rawval *f);
+
+/* If the field name[0..n) is one of typed_names not seen yet, its raw
+ * value v[0..vn) goes to f. */
+static void typed_field(struct rawval *f, const char *name, size_t n,
+			const char *v, size_t vn)
+{
+	size_t k;
+
+	for (k = 0; k < TH_N; k++)
+		if (!f[k].v && typed_names[k].len == n &&
+		    strncasecmp(name, typed_names[k].name, n) == 0) {
+			f[k].v = v;
+			f[k].n = vn;
+			return;
+		}
+}
+
 void msg_parse_headers(struct sirt_msg *m, const char *p, size_t len,
 			  const struct sirt_limits *lim)
 {
 	size_t i = 0, cap = 0;
 	const char *name = NULL, *val = NULL;
-	size_t namelen = 0, vallen = 0;
+	size_t namelen = 0, vallen = 0, k;
 	int over = 0;
+	/* the typed fields, read in the same pass (the first of each
+	 * name, also past MAX_HEADERS) */
+	struct rawval typed[TH_N];
+
+	for (k = 0; k < TH_N; k++)
+		typed[k].v = NULL;
 
 	for (;;) {
 		const char *ls = p + i, *nl;
@@ -126,6 +174,7 @@ void msg_parse_headers(struct sirt_msg *m, const char *p, size_t len,
 		} else {
 			/* finish the previous header */
 			if (name) {
+				typed_field(typed, name, namelen, val, vallen);
 				if (m->nheaders >= MAX_HEADERS) {
 					over = 1;
 				} else {
@@ -150,7 +199,7 @@ void msg_parse_headers(struct sirt_msg *m, const char *p, size_t len,
 			{
 				/* the field rule of the header block; the list
 				 * keeps only names of printable ASCII */
-				size_t colon, k;
+				size_t colon;
 
 				namelen = msg_field_name(ls, ll, &colon);
 				for (k = 0; k < namelen && (unsigned char)ls[k] < 0x7f; k++)
@@ -169,6 +218,7 @@ void msg_parse_headers(struct sirt_msg *m, const char *p, size_t len,
 	}
 	if (over)
 		msg_set_unparsed(m, "more than %d header fields", MAX_HEADERS);
+	msg_parse_typed_headers(m, typed);
 }
 
 const char *sirt_msg_header(const struct sirt_msg *msg, const char *name)
@@ -183,16 +233,11 @@ const char *sirt_msg_header(const struct sirt_msg *msg, const char *name)
 	return NULL;
 }
 
-/* The raw (still folded, undecoded) value of the first header of each
- * of the nn names in the block [p, p+len), found in one pass over its
- * lines: vals[k] is NULL if names[k] is absent.  A header line is a
- * field as msg_field_name reads it, the value running on over the lines
- * that start with white space. */
-struct rawval {
-	const char *v;
-	size_t n;
-};
-
+/* The raw value of the first header of each of the nn names in the
+ * block [p, p+len), found in one pass over its lines: vals[k].v is NULL
+ * if names[k] is absent.  A header line is a field as msg_field_name
+ * reads it, the value running on over the lines that start with white
+ * space (as in msg_parse_headers). */
 static void raw_fields(const char *p, size_t len, const char *const *names,
 		       size_t nn, struct rawval *vals)
 {
@@ -606,18 +651,6 @@ char *sirt_entity_header(const void *entity, size_t len, const char *name)
 	return decoded_header(entity, msg_header_block_len(entity, len, &body), name);
 }
 
-/* The header fields msg_parse_typed_headers reads, found in one pass. */
-enum {
-	TH_FROM, TH_REPLY_TO, TH_TO, TH_CC, TH_SUBJECT, TH_DATE, TH_MESSAGE_ID,
-	TH_IN_REPLY_TO, TH_REFERENCES, TH_AUTO_SUBMITTED, TH_PRECEDENCE, TH_LIST_ID,
-	TH_N
-};
-
-static const char *const typed_names[TH_N] = {
-	"From", "Reply-To", "To", "Cc", "Subject", "Date", "Message-ID",
-	"In-Reply-To", "References", "Auto-Submitted", "Precedence", "List-Id"
-};
-
 /* The first address of a list, or none. */
 static void first_addr(const struct rawval *rv, struct sirt_addr *out)
 {
@@ -637,16 +670,15 @@ static void first_addr(const struct rawval *rv, struct sirt_addr *out)
 	free(a);
 }
 
-/* Fill the typed header fields of m from the header block. */
-void msg_parse_typed_headers(struct sirt_msg *m, const char *p, size_t len)
+/* Fill the typed header fields of m from their raw values f (TH_*);
+ * needs m->headers. */
+static void msg_parse_typed_headers(struct sirt_msg *m, const struct rawval *f)
 {
-	struct rawval f[TH_N];
 	size_t i, n;
 	char **ids;
 	struct sirt_buf ar;
 	time_t t;
 
-	raw_fields(p, len, typed_names, TH_N, f);
 	first_addr(&f[TH_FROM], &m->from);
 	first_addr(&f[TH_REPLY_TO], &m->reply_to);
 	if (f[TH_TO].v)

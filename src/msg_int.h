@@ -62,12 +62,10 @@ size_t msg_field_name(const char *p, size_t n, size_t *colon_r);
 size_t msg_header_block_len(const char *p, size_t len, size_t *body_r);
 /* Offset after an mbox "From " line at the very start, or 0. */
 size_t msg_skip_from_line(const char *p, size_t len);
-/* Split the header block [p, p+len) into m->headers; lines longer than
- * the limit mark m unparsed. */
+/* Split the header block [p, p+len) into m->headers and fill the typed
+ * fields of m (from, to, subject, date, ids, ...); lines longer than the
+ * limit mark m unparsed. */
 void msg_parse_headers(struct sirt_msg *m, const char *p, size_t len,
 		       const struct sirt_limits *lim);
-/* Fill the typed fields of m (from, to, subject, date, ids, ...) from
- * the header block; needs m->headers. */
-void msg_parse_typed_headers(struct sirt_msg *m, const char *p, size_t len);
 
 #endif
