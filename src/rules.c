@@ -3673,6 +3673,10 @@ static int outlook_block(const char *p, size_t n, const char *next)
 		p++;
 		n--;
 	}
+	/* fast path: underscores, or a first[] name (f, d or v) */
+	if (!n || (p[0] != '_' && (p[0] | 0x20) != 'f' && (p[0] | 0x20) != 'd' &&
+		   (p[0] | 0x20) != 'v'))
+		return 0;
 	while (u < n && p[u] == '_')
 		u++;
 	if (u >= 20 && u == n)
