@@ -403,6 +403,18 @@ static size_t hdr_next_special(const unsigned char *p, size_t i, size_t len)
 	return i;
 }
 
+/* "=?" in p[0..n)?  (memmem is slow for two bytes, and long values
+ * such as DKIM signatures have many '='.) */
+static int has_ew_start(const char *p, size_t n)
+{
+	const char *e = p + n, *q = p;
+
+	while ((q = memchr(q, '=', (size_t)(e - q))) != NULL && ++q < e)
+		if (*q == '?')
+			return 1;
+	return 0;
+}
+
 char *msg_decode_header(const char *value, size_t len)
 {
 	const unsigned char *v = (const unsigned char *)value;
@@ -459,7 +471,7 @@ char *msg_decode_header(const char *value, size_t len)
 	 * unfolded text is the answer (sanitizing would copy it unchanged).
 	 * ("=" then a fold then "?" is no encoded word: libetpan reads
 	 * the unfolded text, so look at that.) */
-	if (plain && eq && memmem(u.data + start, u.len - start, "=?", 2))
+	if (plain && eq && has_ew_start(u.data + start, u.len - start))
 		plain = 0;
 	if (plain) {
 		if (start)
@@ -513,14 +525,24 @@ static size_t url_prefix(const char *s)
 {
 	static const char *const pre[] = { "https://", "http://", "ftp://",
 		"hxxps://", "hxxp://", "www." };
-	size_t i, n;
+	static const size_t len[] = { 8, 7, 6, 8, 7, 4 };  /* strlen */
+	size_t i;
 
+	/* most words that start with h, f or w are none: the second
+	 * letter decides */
+	if (!s[0])
+		return 0;
+	switch (s[1] | 0x20) {
+	case 't': case 'x': case 'w':
+		break;
+	default:
+		return 0;
+	}
 	for (i = 0; i < sizeof(pre) / sizeof(pre[0]); i++) {
 		if ((*s | 0x20) != pre[i][0])
 			continue;
-		n = strlen(pre[i]);
-		if (strncasecmp(s, pre[i], n) == 0)
-			return n;
+		if (strncasecmp(s, pre[i], len[i]) == 0)
+			return len[i];
 	}
 	return 0;
 }
