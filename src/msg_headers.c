@@ -95,8 +95,6 @@ size_t msg_skip_from_line(const char *p, size_t len)
 	return nl ? (size_t)(nl - p) + 1 : 0;
 }
 
-/* Split the header block [p, p+len) into msg->headers (decoded).  Lines
- * longer than the limit mark the message unparsed. */
 /* A raw (still folded, undecoded) header value. */
 struct rawval {
 	const char *v;
@@ -139,6 +137,9 @@ static void typed_field(struct rawval *f, const char *name, size_t n,
 		}
 }
 
+/* Split the header block [p, p+len) into msg->headers (decoded) and
+ * fill the typed fields.  Lines longer than the limit mark the message
+ * unparsed. */
 void msg_parse_headers(struct sirt_msg *m, const char *p, size_t len,
 			  const struct sirt_limits *lim)
 {

@@ -329,10 +329,6 @@ char *msg_to_utf8(const char *cs, const void *data, size_t len)
 	return s;
 }
 
-/* libetpan's own charset conversion (the encoded words of headers) goes
- * through the same aliases, guessing and descriptor cache: left to
- * itself it calls iconv_open and iconv_close for every encoded word,
- * which loads and unloads the gconv module each time. */
 /* Bytes 0x20-0x7e, tab and newline only: text that msg_to_utf8 gives
  * back unchanged from UTF-8 or US-ASCII. */
 static int is_printable_ascii(const char *s, size_t n)
@@ -348,6 +344,10 @@ static int is_printable_ascii(const char *s, size_t n)
 	return 1;
 }
 
+/* libetpan's own charset conversion (the encoded words of headers) goes
+ * through the same aliases, guessing and descriptor cache: left to
+ * itself it calls iconv_open and iconv_close for every encoded word,
+ * which loads and unloads the gconv module each time. */
 static int etpan_charconv(const char *tocode, const char *fromcode, const char *str,
 			  size_t length, char *result, size_t *result_len)
 {

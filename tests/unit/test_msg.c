@@ -749,6 +749,54 @@ static char *nest(int n)
 	return sirt_buf_detach(&b, NULL);
 }
 
+/* n digests, each holding one message (a part that starts with an
+ * empty line) that is the next digest; the last message has no
+ * Content-Type: n Content-Type lines, and the text at depth 2n. */
+static char *nest_digest(int n)
+{
+	struct sirt_buf b;
+	int i;
+
+	sirt_buf_init(&b);
+	sirt_buf_adds(&b, "From: a@example.org\nSubject: digests\n");
+	for (i = 0; i < n; i++)
+		sirt_buf_addf(&b, "Content-Type: multipart/digest; boundary=\"d%d\"\n\n"
+			      "--d%d\n\n", i, i);
+	sirt_buf_adds(&b, "Subject: inner\n\ninner text\n");
+	for (i = n - 1; i >= 0; i--)
+		sirt_buf_addf(&b, "--d%d--\n", i);
+	return sirt_buf_detach(&b, NULL);
+}
+
+/* The depth pre-scan is skipped when twice the Content-Type lines fit
+ * the limit: a digest's messages nest without a Content-Type of their
+ * own, so that bound is tight, and one more level must be refused. */
+static void test_limit_depth_digest(void **state)
+{
+	struct sirt_msg *m;
+	char *s;
+
+	(void)state;
+	s = nest_digest(16);
+	m = parse(s);
+	assert_false(m->unparsed);
+	assert_int_equal(m->nparts, 33);
+	assert_int_equal(m->parts[32].depth, 32);
+	assert_string_equal(m->parts[32].content_type, "text/plain");
+	assert_string_equal(m->body, "inner text");
+	sirt_msg_free(&m);
+	free(s);
+
+	s = nest_digest(17);
+	m = parse(s);
+	assert_true(m->unparsed);
+	assert_string_equal(m->unparsed_reason, "MIME depth 33 exceeds limit 32");
+	assert_int_equal(m->nparts, 0);
+	assert_string_equal(m->subject, "digests");
+	sirt_msg_free(&m);
+	free(s);
+}
+
 static void test_limit_depth(void **state)
 {
 	struct sirt_msg *m;
@@ -1386,6 +1434,7 @@ int main(void)
 		cmocka_unit_test(test_html),
 		cmocka_unit_test(test_urls),
 		cmocka_unit_test(test_limit_depth),
+		cmocka_unit_test(test_limit_depth_digest),
 		cmocka_unit_test(test_limit_parts),
 		cmocka_unit_test(test_no_text_lost),
 		cmocka_unit_test(test_limit_reparse),
