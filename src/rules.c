@@ -3701,12 +3701,14 @@ static int outlook_block(const char *p, size_t n, const char *next)
 	return 0;
 }
 
-char *sirt_body_unquoted(const char *body)
+/* The lines of body that sirt_body_unquoted keeps, each with a newline,
+ * appended to b; returns 1 if it drops or cuts anything.  With b NULL,
+ * only answers that (at the first line it would drop). */
+static int unquoted_lines(const char *body, struct sirt_buf *b)
 {
-	struct sirt_buf b = SIRT_BUF_INIT;
 	const char *p = body ? body : "";
+	int cut = 0;
 
-	sirt_buf_init(&b);
 	while (*p) {
 		const char *nl = strchr(p, '\n');
 		size_t n = nl ? (size_t)(nl - p) : strlen(p);
@@ -3715,15 +3717,27 @@ char *sirt_body_unquoted(const char *body)
 		while (q < p + n && (*q == ' ' || *q == '\t'))
 			q++;
 		if (quote_marker(p, n) || outlook_block(p, n, nl ? nl + 1 : NULL))
-			break;
+			return 1;
 		if (q < p + n && *q == '>') {
 			/* a quoted line: skip */
-		} else {
-			sirt_buf_add(&b, p, n);
-			sirt_buf_addc(&b, '\n');
+			cut = 1;
+			if (!b)
+				return 1;
+		} else if (b) {
+			sirt_buf_add(b, p, n);
+			sirt_buf_addc(b, '\n');
 		}
 		p += n + (nl ? 1 : 0);
 	}
+	return cut;
+}
+
+char *sirt_body_unquoted(const char *body)
+{
+	struct sirt_buf b = SIRT_BUF_INIT;
+
+	sirt_buf_init(&b);
+	unquoted_lines(body, &b);
 	return sirt_buf_detach(&b, NULL);
 }
 
@@ -3747,6 +3761,7 @@ struct evalctx {
 	char **owned;           /* strings built for this message */
 	size_t nowned;
 	const char *body_flat;  /* collapse(msg->body), once built */
+	const char **part_flat; /* collapse(part text), once built */
 	double facts[FACT_COUNT];
 	size_t nlimit;
 };
@@ -3876,25 +3891,34 @@ static const char *body_flat(struct evalctx *ec)
 	return ec->body_flat;
 }
 
-/* collapse(sirt_body_unquoted(msg->body)).  Most reports quote nothing:
- * then the unquoted body is the body (with a final newline added), and
- * its collapsed text is body_flat's (with a final space). */
-static const char *body_unquoted_flat(struct evalctx *ec)
+/* collapse(part i's text), built once for the text and body-unquoted
+ * slots. */
+static const char *part_flat(struct evalctx *ec, size_t i)
 {
-	const char *body = ec->msg->body ? ec->msg->body : "";
-	char *u = sirt_body_unquoted(body), *c;
-	size_t bn = strlen(body), un = strlen(u), fn;
-	const char *flat;
-	int same = un == bn && memcmp(u, body, bn) == 0;
-	int nl_added = un == bn + 1 && u[bn] == '\n' && memcmp(u, body, bn) == 0;
+	if (!ec->part_flat)
+		ec->part_flat = sirt_xcalloc(ec->msg->nparts, sizeof(*ec->part_flat));
+	if (!ec->part_flat[i])
+		ec->part_flat[i] = own(ec, collapse(ec->msg->parts[i].text));
+	return ec->part_flat[i];
+}
 
-	if (!same && !nl_added)
-		return own(ec, collapse(own(ec, u)));
-	free(u);
-	flat = body_flat(ec);
+/* collapse(sirt_body_unquoted(text)), text being the message body (part
+ * -1) or part's text.  Most reports quote nothing: then the unquoted text
+ * is the text (with a final newline added), and its collapsed text is
+ * the text slot's (with a final space). */
+static const char *unquoted_flat(struct evalctx *ec, const char *text, int part)
+{
+	const char *flat;
+	size_t tn, fn;
+	char *c;
+
+	if (unquoted_lines(text, NULL))
+		return own(ec, collapse(own(ec, sirt_body_unquoted(text))));
+	flat = part < 0 ? body_flat(ec) : part_flat(ec, (size_t)part);
+	tn = strlen(text);
 	fn = strlen(flat);
 	/* the added newline collapses to a space, unless one ends it */
-	if (same || !fn || flat[fn - 1] == ' ')
+	if (!tn || text[tn - 1] == '\n' || !fn || flat[fn - 1] == ' ')
 		return flat;
 	/* laid out as collapse() does it */
 	c = sirt_xcalloc(1, fn + 2 + SUBJECT_SLACK);
@@ -3944,16 +3968,16 @@ static struct fvals *slot_values(struct evalctx *ec, int si)
 				fv_adds(fv, m->parts[i].text);
 		break;
 	case FK_BODY_UNQUOTED:
-		fv_adds(fv, body_unquoted_flat(ec));
+		fv_adds(fv, unquoted_flat(ec, m->body ? m->body : "", -1));
 		for (i = 0; i < m->nparts; i++)
 			if (m->parts[i].text && !m->parts[i].is_body && !m->parts[i].is_attachment)
-				fv_adds(fv, own(ec, collapse(own(ec, sirt_body_unquoted(m->parts[i].text)))));
+				fv_adds(fv, unquoted_flat(ec, m->parts[i].text, (int)i));
 		break;
 	case FK_TEXT:
 		fv_adds(fv, body_flat(ec));
 		for (i = 0; i < m->nparts; i++)
 			if (m->parts[i].text && !m->parts[i].is_body && !m->parts[i].is_attachment)
-				fv_adds(fv, own(ec, collapse(m->parts[i].text)));
+				fv_adds(fv, part_flat(ec, i));
 		break;
 	case FK_RAWBODY:
 		if (m->raw) {
@@ -4428,6 +4452,7 @@ int sirt_rules_eval(const struct sirt_rules *r, const struct sirt_msg *msg,
 	for (i = 0; i < r->nslots; i++)
 		free(ec.slots[i].v);
 	free(ec.slots);
+	free(ec.part_flat);
 	for (i = 0; i < ec.nowned; i++)
 		free(ec.owned[i]);
 	free(ec.owned);
