@@ -547,24 +547,55 @@ static size_t url_prefix(const char *s)
 	return 0;
 }
 
+/* Every url_prefix ends in "://" (mark ':') or is "www." (mark '.'):
+ * the first position at or after i where a prefix that ends at such a
+ * mark starts a word, found from the marks (rarer in text than the
+ * letters a prefix starts with); len if none. */
+static size_t next_url_start(const char *t, size_t i, size_t len, char mark)
+{
+	const char *q = t + i, *e = t + len;
+
+	while ((q = memchr(q, mark, (size_t)(e - q))) != NULL) {
+		size_t j = (size_t)(q - t), back;
+
+		q++;
+		if (mark == ':' && (e - q < 2 || q[0] != '/' || q[1] != '/'))
+			continue;
+		/* the prefixes that end here: https/hxxps, http/hxxp, ftp;
+		 * or www */
+		for (back = mark == ':' ? 5 : 3; back >= 3; back--) {
+			size_t s = j - back;
+
+			if (j < back || s < i)
+				continue;
+			if ((s == 0 || !is_word_char((unsigned char)t[s - 1])) &&
+			    url_prefix(t + s) == back + (mark == ':' ? 3 : 1))
+				return s;
+		}
+	}
+	return len;
+}
+
 void msg_find_urls(const char *text, struct sirt_buf *urls)
 {
 	const unsigned char *p = (const unsigned char *)text;
-	size_t i = 0, n, pl, end;
+	size_t i = 0, n, pl, end, len = strlen(text), cs, ds;
 	int paren;
 
-	while (p[i]) {
-		/* to the next byte that can start a prefix (strpbrk's
-		 * vector loop) */
-		const char *q = strpbrk(text + i, "hHfFwW");
+	cs = next_url_start(text, 0, len, ':');
+	ds = next_url_start(text, 0, len, '.');
 
-		if (!q)
+	while (p[i]) {
+		/* the next prefix at a word's start: the one after either
+		 * the next "://" or the next "." */
+		if (cs < i)
+			cs = next_url_start(text, i, len, ':');
+		if (ds < i)
+			ds = next_url_start(text, i, len, '.');
+		i = cs < ds ? cs : ds;
+		if (i >= len)
 			break;
-		i = (size_t)(q - text);
-		if ((i > 0 && is_word_char(p[i - 1])) || !(pl = url_prefix(text + i))) {
-			i++;
-			continue;
-		}
+		pl = url_prefix(text + i);
 		n = pl;
 		paren = 0;
 		while (p[i + n] && is_url_char(p[i + n]) && n < MAX_URL_LEN) {
