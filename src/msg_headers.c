@@ -149,10 +149,7 @@ void msg_parse_headers(struct sirt_msg *m, const char *p, size_t len,
 	int over = 0;
 	/* the typed fields, read in the same pass (the first of each
 	 * name, also past MAX_HEADERS) */
-	struct rawval typed[TH_N];
-
-	for (k = 0; k < TH_N; k++)
-		typed[k].v = NULL;
+	struct rawval typed[TH_N] = { { NULL, 0 } };
 
 	for (;;) {
 		const char *ls = p + i, *nl;
@@ -234,43 +231,35 @@ const char *sirt_msg_header(const struct sirt_msg *msg, const char *name)
 	return NULL;
 }
 
-/* The raw value of the first header of each of the nn names in the
- * block [p, p+len), found in one pass over its lines: vals[k].v is NULL
- * if names[k] is absent.  A header line is a field as msg_field_name
- * reads it, the value running on over the lines that start with white
- * space (as in msg_parse_headers). */
-static void raw_fields(const char *p, size_t len, const char *const *names,
-		       size_t nn, struct rawval *vals)
+/* The raw value of the first header named name in the block [p, p+len)
+ * (rv->v NULL if there is none).  A header line is a field as
+ * msg_field_name reads it, the value running on over the lines that
+ * start with white space (as in msg_parse_headers). */
+static void raw_field(const char *p, size_t len, const char *name, struct rawval *rv)
 {
 	const char *end = p + len, *ls = p;
-	size_t k, left = nn;
+	size_t nn = strlen(name);
 
-	for (k = 0; k < nn; k++)
-		vals[k].v = NULL;
-	while (ls < end && left) {
+	rv->v = NULL;
+	while (ls < end) {
 		const char *nl = memchr(ls, '\n', (size_t)(end - ls));
 		const char *le = nl ? nl : end;
-		size_t name, colon = 0;
+		size_t colon = 0;
 
 		if (*ls != ' ' && *ls != '\t' &&
-		    (name = msg_field_name(ls, (size_t)(le - ls), &colon)) != 0) {
-			for (k = 0; k < nn; k++) {
-				const char *v = ls + colon + 1, *e = le;
+		    msg_field_name(ls, (size_t)(le - ls), &colon) == nn &&
+		    strncasecmp(ls, name, nn) == 0) {
+			const char *v = ls + colon + 1, *e = le;
 
-				if (vals[k].v || strlen(names[k]) != name ||
-				    strncasecmp(ls, names[k], name) != 0)
-					continue;
-				/* the value runs to the first newline not
-				 * followed by white space */
-				while (e < end && e + 1 < end && (e[1] == ' ' || e[1] == '\t')) {
-					const char *q = memchr(e + 1, '\n', (size_t)(end - e - 1));
-					e = q ? q : end;
-				}
-				vals[k].v = v;
-				vals[k].n = (size_t)(e - v);
-				left--;
-				break;
+			/* the value runs to the first newline not followed
+			 * by white space */
+			while (e < end && e + 1 < end && (e[1] == ' ' || e[1] == '\t')) {
+				const char *q = memchr(e + 1, '\n', (size_t)(end - e - 1));
+				e = q ? q : end;
 			}
+			rv->v = v;
+			rv->n = (size_t)(e - v);
+			return;
 		}
 		if (!nl)
 			break;
@@ -641,7 +630,7 @@ static char *decoded_header(const char *p, size_t len, const char *name)
 {
 	struct rawval rv;
 
-	raw_fields(p, len, &name, 1, &rv);
+	raw_field(p, len, name, &rv);
 	return decoded_value(&rv);
 }
 

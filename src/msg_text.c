@@ -523,9 +523,13 @@ static int is_word_char(unsigned char c)
 /* Length of the URL prefix at s, or 0. */
 static size_t url_prefix(const char *s)
 {
-	static const char *const pre[] = { "https://", "http://", "ftp://",
-		"hxxps://", "hxxp://", "www." };
-	static const size_t len[] = { 8, 7, 6, 8, 7, 4 };  /* strlen */
+#define P(s) { s, sizeof(s) - 1 }
+	static const struct {
+		const char *s;
+		size_t n;
+	} pre[] = { P("https://"), P("http://"), P("ftp://"), P("hxxps://"),
+		    P("hxxp://"), P("www.") };
+#undef P
 	size_t i;
 
 	/* most words that start with h, f or w are none: the second
@@ -539,10 +543,8 @@ static size_t url_prefix(const char *s)
 		return 0;
 	}
 	for (i = 0; i < sizeof(pre) / sizeof(pre[0]); i++) {
-		if ((*s | 0x20) != pre[i][0])
-			continue;
-		if (strncasecmp(s, pre[i], len[i]) == 0)
-			return len[i];
+		if ((*s | 0x20) == pre[i].s[0] && strncasecmp(s, pre[i].s, pre[i].n) == 0)
+			return pre[i].n;
 	}
 	return 0;
 }
