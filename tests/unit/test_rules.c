@@ -455,7 +455,7 @@ static void same_verdicts(const char *rules, const char *const *msgs, size_t n, 
 }
 
 /* The same verdicts with and without the prefilter, over patterns that
- * exercise what Vectorscan approximates (lookarounds, backreferences,
+ * exercise what Hyperscan approximates (lookarounds, backreferences,
  * Unicode case folding, x flag, anchors with m). */
 static void test_prefilter_same(void **state)
 {
@@ -810,9 +810,6 @@ static struct sirt_rules *load_cached(const char *dir, const char *cache)
 	return r;
 }
 
-#endif
-
-#ifdef SIRT_HAVE_HYPERSCAN
 static void write_rules(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -901,25 +898,19 @@ static void test_prefilter_cache(void **state)
 	struct sirt_err err;
 	struct utimbuf old;
 	struct stat st;
-	FILE *f;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/10.rules", dir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs("rule GONE body /\\b(?:laptop|phone)\\b.{0,80}\\b(?:stolen|lost)\\b|missing device/i\n"
-	      "rule NOTENC body /not (?:\\w+ )?encrypted|unencrypted/i\n"
-	      "rule SUBJ subject /lost|stolen/i\n", f);
-	fclose(f);
+	write_rules(path, "rule GONE body /\\b(?:laptop|phone)\\b.{0,80}\\b(?:stolen|lost)\\b|missing device/i\n"
+		    "rule NOTENC body /not (?:\\w+ )?encrypted|unencrypted/i\n"
+		    "rule SUBJ subject /lost|stolen/i\n");
 	snprintf(cache, sizeof(cache), "%s/cache", dir);
 	assert_int_equal(mkdir(cache, 0700), 0);
 	snprintf(stale, sizeof(stale), "%s/prefilter-stale.hsdb", cache);
 	snprintf(fresh, sizeof(fresh), "%s/prefilter-fresh.hsdb", cache);
-	f = fopen(stale, "w");
-	fclose(f);
-	f = fopen(fresh, "w");
-	fclose(f);
+	write_rules(stale, "");
+	write_rules(fresh, "");
 	chmod(stale, 0600);
 	chmod(fresh, 0600);
 	old.actime = old.modtime = time(NULL) - 8 * 24 * 3600;
@@ -943,7 +934,7 @@ static void test_prefilter_cache(void **state)
 	same_hits(r, plain, text, 1);
 	sirt_rules_free(&r);
 
-	rewrite_cache(cache, "not a Vectorscan database");
+	rewrite_cache(cache, "not a Hyperscan database");
 	r = load_cached(dir, cache);
 	assert_int_equal(sirt_rules_prefilter_cached(r), 0);
 	same_hits(r, plain, text, 1);
